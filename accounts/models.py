@@ -1,0 +1,41 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.roles import Perm, Role
+
+
+class User(AbstractUser):
+    """A person with a personal account; accounts are never shared (21 CFR 11.100)."""
+
+    display_name = models.CharField(
+        _("printed name"),
+        max_length=150,
+        blank=True,
+        help_text=_("Full name as printed beside signatures and in the audit trail."),
+    )
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        permissions = list(Perm.choices)
+
+    def __str__(self) -> str:
+        return self.printed_name
+
+    @property
+    def printed_name(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def roles(self) -> list[str]:
+        """Return the user's study roles, in the order of Role."""
+        if not hasattr(self, "_roles_cache"):
+            names = {group.name for group in self.groups.all()}
+            self._roles_cache = [role.value for role in Role if role.value in names]
+        return self._roles_cache
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [Role(role).label for role in self.roles]

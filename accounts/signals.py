@@ -1,0 +1,28 @@
+import logging
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.dispatch import receiver
+from django.utils import timezone
+
+from accounts.middleware import SESSION_LOGIN_AT
+
+logger = logging.getLogger("trialportal.auth")
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.session_login_at")
+def remember_login_time(sender, request, user, **kwargs) -> None:
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_LOGIN_AT] = timezone.now().timestamp()
+    logger.info("login user=%s", user.pk)
+
+
+@receiver(user_login_failed, dispatch_uid="accounts.login_failed")
+def log_login_failure(sender, credentials, request=None, **kwargs) -> None:
+    logger.warning("login failed username=%s", credentials.get("username") or credentials.get("login"))
+
+
+@receiver(user_locked_out, dispatch_uid="accounts.locked_out")
+def log_lockout(sender, request, username, ip_address, **kwargs) -> None:
+    # 21 CFR 11.300(d): attempts at misuse are detected and reported.
+    logger.error("lockout username=%s ip=%s", username, ip_address)

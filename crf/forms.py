@@ -1,0 +1,49 @@
+"""The form parts every clinical record edit shares: version (optimistic lock), reason for change."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crf.models import ClinicalRecord
+
+
+class ClinicalRecordForm(forms.ModelForm):
+    """A ModelForm for a clinical record; subclasses list their fields explicitly."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    reason_for_change = forms.CharField(
+        label=_("Reason for change"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when a submitted record is changed; kept in the audit trail."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        instance: ClinicalRecord = self.instance
+        if instance.pk is None:
+            del self.fields["version"]
+            del self.fields["reason_for_change"]
+        else:
+            self.fields["version"].initial = instance.version
+            if not instance.requires_reason_for_change:
+                del self.fields["reason_for_change"]
+            else:
+                self.fields["reason_for_change"].required = True
+
+    def accept_current_version(self, version: int) -> None:
+        """After a stale-edit refusal, let a deliberate resubmission overwrite the newer version."""
+        data = self.data.copy()
+        data[self.add_prefix("version")] = str(version)
+        self.data = data
+
+
+class RetireForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Why is this record entered in error?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

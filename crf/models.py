@@ -1,0 +1,103 @@
+"""What every clinical record shares: status, version, authorship, retirement, audit trail."""
+
+from __future__ import annotations
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class RecordStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+
+
+class RecordDeletionRefused(Exception):
+    """Clinical records are retired with a reason, never deleted."""
+
+
+def audited(model_class):
+    """Track every insert, update and delete of a clinical model in the audit trail.
+
+    Use as a class decorator on every concrete ClinicalRecord; the system check crf.E001 fails
+    when one is missing.
+    """
+    return pghistory.track(
+        pghistory.InsertEvent(),
+        pghistory.UpdateEvent(),
+        pghistory.DeleteEvent(),
+    )(model_class)
+
+
+class ClinicalRecord(models.Model):
+    """Abstract base of every clinical record (CRF, log entry, participant)."""
+
+    status = models.CharField(
+        _("status"), max_length=16, choices=RecordStatus.choices, default=RecordStatus.SUBMITTED
+    )
+    version = models.PositiveIntegerField(
+        _("version"),
+        default=1,
+        editable=False,
+        help_text=_("Raised by the database on every change; a stale edit is refused."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+    retired_at = models.DateTimeField(_("entered in error at"), null=True, blank=True)
+    retired_reason = models.TextField(_("reason entered in error"), blank=True)
+
+    # Fields that describe the record's bookkeeping rather than clinical content; the history
+    # page shows them as who/when, not as changed values.
+    BOOKKEEPING_FIELDS = ("version", "created_at", "created_by", "updated_at", "updated_by")
+
+    class Meta:
+        abstract = True
+        triggers = [
+            # Clinical records are never deleted (DESIGN.md section 3): retire them instead.
+            pgtrigger.Protect(name="no_delete", operation=pgtrigger.Delete),
+            # Every change raises the version, also raw SQL, so optimistic locking cannot be
+            # bypassed by code that forgets it.
+            pgtrigger.Trigger(
+                name="bump_version",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                func="NEW.version := OLD.version + 1; RETURN NEW;",
+            ),
+        ]
+        constraints = []
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+    @property
+    def is_editable(self) -> bool:
+        return not self.is_retired
+
+    @property
+    def requires_reason_for_change(self) -> bool:
+        """Once submitted, every change needs a reason (OpenClinica's rule, Annex 11 section 9)."""
+        return self.pk is not None and self.status != RecordStatus.DRAFT
+
+    def history_url(self) -> str:
+        return reverse("crf:history", kwargs={"label": self._meta.label_lower, "pk": self.pk})
+
+    def delete(self, *args, **kwargs):
+        raise RecordDeletionRefused(
+            _("Clinical records cannot be deleted; mark the record as entered in error instead.")
+        )

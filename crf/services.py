@@ -1,0 +1,104 @@
+"""Writes of clinical records: create, change (with reason and optimistic lock), retire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crf.audit import actor_context, audit_context
+from crf.models import ClinicalRecord, RecordStatus
+
+
+@dataclass
+class StaleRecordError(Exception):
+    """Someone else changed the record since the user opened it."""
+
+    changed_by: object
+    changed_at: datetime
+    current_version: int
+
+    def __str__(self) -> str:
+        return _("This record was changed by %(who)s at %(when)s after you opened it.") % {
+            "who": self.changed_by,
+            "when": timezone.localtime(self.changed_at).strftime("%Y-%m-%d %H:%M"),
+        }
+
+
+def _reason_required_error() -> ValidationError:
+    return ValidationError(
+        {"reason_for_change": _("Give a reason for changing a submitted record.")},
+        code="reason_required",
+    )
+
+
+@transaction.atomic
+def record_create(*, record: ClinicalRecord, actor, submit: bool = True) -> ClinicalRecord:
+    """Store a new clinical record, as submitted or as a draft."""
+    record.created_by = actor
+    record.updated_by = actor
+    record.status = RecordStatus.SUBMITTED if submit else RecordStatus.DRAFT
+    record.full_clean()
+    with audit_context(**actor_context(actor)):
+        record.save()
+    return record
+
+
+@transaction.atomic
+def record_update(
+    *,
+    record: ClinicalRecord,
+    actor,
+    expected_version: int,
+    reason: str = "",
+    submit: bool | None = None,
+) -> ClinicalRecord:
+    """Save the changed fields of `record`, refusing a stale edit and a change without reason."""
+    model = type(record)
+    # Lock the row so two simultaneous saves are serialised and the second sees the new version.
+    current = model.objects.select_for_update().select_related("updated_by").get(pk=record.pk)
+    if current.version != expected_version:
+        raise StaleRecordError(current.updated_by, current.updated_at, current.version)
+    if not current.is_editable:
+        raise ValidationError(_("This record is marked as entered in error and cannot be changed."))
+    reason = reason.strip()
+    if current.requires_reason_for_change and not reason:
+        raise _reason_required_error()
+    record.status = current.status
+    if submit:
+        record.status = RecordStatus.SUBMITTED
+    record.updated_by = actor
+    record.full_clean()
+    with audit_context(reason=reason or None, **actor_context(actor)):
+        record.save()
+    record.refresh_from_db(fields=["version", "updated_at"])
+    return record
+
+
+@transaction.atomic
+def record_retire(
+    *, record: ClinicalRecord, actor, expected_version: int, reason: str
+) -> ClinicalRecord:
+    """Mark a record as entered in error; it stays in the database and in the audit trail."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": _("Say why the record is entered in error.")}, code="reason_required"
+        )
+    model = type(record)
+    current = model.objects.select_for_update().select_related("updated_by").get(pk=record.pk)
+    if current.version != expected_version:
+        raise StaleRecordError(current.updated_by, current.updated_at, current.version)
+    if current.is_retired:
+        raise ValidationError(_("This record is already marked as entered in error."))
+    current.retired_at = timezone.now()
+    current.retired_reason = reason
+    current.updated_by = actor
+    with audit_context(reason=reason, **actor_context(actor)):
+        current.save(update_fields=["retired_at", "retired_reason", "updated_by", "updated_at"])
+    current.refresh_from_db(fields=["version", "updated_at"])
+    return current

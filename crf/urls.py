@@ -1,0 +1,9 @@
+from django.urls import path
+
+from crf import views
+
+app_name = "crf"
+urlpatterns = [
+    path("records/<str:label>/<int:pk>/history/", views.record_history, name="history"),
+    path("records/<str:label>/<int:pk>/retire/", views.record_retire, name="retire"),
+]

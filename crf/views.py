@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from accounts.access import require
+from accounts.roles import Perm
+from crf import selectors, services
+from crf.forms import ClinicalRecordForm, RetireForm
+from crf.models import ClinicalRecord
+
+
+def record_history(request, label: str, pk: int):
+    model = selectors.clinical_model(label)
+    record = get_object_or_404(model, pk=pk)
+    require(request, Perm.VIEW_DATA, record)
+    return render(
+        request,
+        "crf/history.html",
+        {
+            "record": record,
+            "model_name": model._meta.verbose_name,
+            "entries": selectors.record_history(record),
+        },
+    )
+
+
+def record_retire(request, label: str, pk: int):
+    model = selectors.clinical_model(label)
+    record = get_object_or_404(model, pk=pk)
+    require(request, Perm.ENTER_DATA, record)
+    form = RetireForm(request.POST or None, initial={"version": record.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_retire(
+                record=record,
+                actor=request.user,
+                expected_version=form.cleaned_data["version"],
+                reason=form.cleaned_data["reason"],
+            )
+        except services.StaleRecordError as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("The record is marked as entered in error."))
+            return redirect("crf:history", label=label, pk=pk)
+    return render(request, "crf/retire.html", {"record": record, "form": form, "label": label})
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def edit_record(
+    request,
+    *,
+    form_class: type[ClinicalRecordForm],
+    record: ClinicalRecord,
+    template: str,
+    success_url: str,
+    context: dict | None = None,
+):
+    """Create or change a clinical record: the view every CRF page uses.
+
+    Bad input re-renders with the user's values kept; a stale edit is refused with who changed the
+    record and when, the input kept and the newer version accepted on a deliberate resubmit.
+    """
+    form = form_class(request.POST or None, instance=record)
+    if request.method == "POST" and form.is_valid():
+        obj = form.save(commit=False)
+        submit = "save_draft" not in request.POST
+        try:
+            if record.pk is None:
+                services.record_create(record=obj, actor=request.user, submit=submit)
+                messages.success(request, _("Saved."))
+            else:
+                services.record_update(
+                    record=obj,
+                    actor=request.user,
+                    expected_version=form.cleaned_data["version"],
+                    reason=form.cleaned_data.get("reason_for_change", ""),
+                    submit=submit,
+                )
+                messages.success(request, _("Changes saved."))
+        except services.StaleRecordError as exc:
+            form.add_error(
+                None,
+                _("%(error)s Your input is kept below: check the record's history, then save again to replace the newer version.")
+                % {"error": exc},
+            )
+            form.accept_current_version(exc.current_version)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return redirect(success_url)
+    ctx = {"form": form, "record": record}
+    ctx.update(context or {})
+    return render(request, template, ctx)

@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from demo.accounts import demo_accounts_load
+
+
+class Command(BaseCommand):
+    help = "Load the demo accounts (one per role) and demo trial data. Idempotent; DEBUG only."
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "load_demo refuses to run with DEBUG off: demo accounts with published passwords "
+                "must never reach a production database."
+            )
+        results = demo_accounts_load()
+        created = sum(1 for _, was_created in results if was_created)
+        self.stdout.write(self.style.SUCCESS(f"Demo accounts: {created} created, {len(results) - created} already present."))
+        self.stdout.write("")
+        self.stdout.write("  Sign in at http://127.0.0.1:8000/ with:")
+        self.stdout.write(f"  {'role':<14}{'username':<15}password")
+        for account, _ in results:
+            self.stdout.write(f"  {account.role.label:<14}{account.username:<15}{account.password}")
+        self.stdout.write("  (a password changed after the first load stays changed)")

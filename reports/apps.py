@@ -1,0 +1,9 @@
+"""DSMB PDF reports, CSV and CDISC ODM exports, data dictionary."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportsConfig(AppConfig):
+    name = "reports"
+    verbose_name = _("Reports")

@@ -1,0 +1,80 @@
+"""Personas and shared fixtures. Tests run against real PostgreSQL and Redis (DATABASE_URL, REDIS_URL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from accounts.roles import Role
+
+PASSWORD = "correct-horse-battery-staple"
+_counter = itertools.count()
+
+
+@pytest.fixture
+def make_user(db):
+    def _make(role: Role | None = None, *, username: str | None = None, **extra):
+        username = username or f"{role or 'outsider'}-{next(_counter)}"
+        user = get_user_model().objects.create_user(
+            username=username, password=PASSWORD, email=f"{username}@example.org", **extra
+        )
+        if role is not None:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return _make
+
+
+@pytest.fixture
+def coordinator(make_user):
+    return make_user(Role.COORDINATOR, display_name="Li Na")
+
+
+@pytest.fixture
+def investigator(make_user):
+    return make_user(Role.INVESTIGATOR, display_name="Dr Chen")
+
+
+@pytest.fixture
+def monitor(make_user):
+    return make_user(Role.MONITOR)
+
+
+@pytest.fixture
+def dsmb_member(make_user):
+    return make_user(Role.DSMB)
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user(Role.ADMIN)
+
+
+@pytest.fixture
+def outsider(make_user):
+    """A signed-in account with no study role."""
+    return make_user(None)
+
+
+@pytest.fixture
+def client_for(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def observation(coordinator):
+    from crf.services import record_create
+    from tests.crftest.models import Observation
+
+    return record_create(
+        record=Observation(measured_on=dt.date(2026, 3, 1), value=None, note="baseline"),
+        actor=coordinator,
+    )

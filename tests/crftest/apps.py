@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CrftestConfig(AppConfig):
+    name = "tests.crftest"
+    label = "crftest"
