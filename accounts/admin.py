@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +21,11 @@ class AdminSite(admin.AdminSite):
 
     def login(self, request, extra_context=None):
         # One sign-in page for everyone, with its lockout: never the admin's own login form.
-        return redirect_to_login(request.get_full_path(), reverse("account_login"))
+        if request.user.is_authenticated:
+            raise PermissionDenied
+        return redirect_to_login(
+            request.GET.get("next") or reverse("admin:index"), reverse("account_login")
+        )
 
 
 site = AdminSite(name="admin")

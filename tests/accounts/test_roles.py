@@ -1,0 +1,80 @@
+"""Roles, their permissions, navigation and account management."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts.access import can
+from accounts.roles import ROLE_PERMS, Perm, Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_data_migration_creates_every_role_group_with_its_permissions():
+    for role in Role:
+        group = Group.objects.get(name=role)
+        codenames = set(group.permissions.values_list("codename", flat=True))
+        assert codenames == {str(perm) for perm in ROLE_PERMS[role]}
+
+
+@pytest.mark.parametrize(
+    ("role", "perm", "allowed"),
+    [
+        (Role.COORDINATOR, Perm.ENTER_DATA, True),
+        (Role.COORDINATOR, Perm.ASSESS_AE, False),
+        (Role.COORDINATOR, Perm.SIGN_RECORDS, False),
+        (Role.COORDINATOR, Perm.DOWNLOAD_REPORTS, False),
+        (Role.INVESTIGATOR, Perm.SIGN_RECORDS, True),
+        (Role.INVESTIGATOR, Perm.MANAGE_QUERIES, False),
+        (Role.MONITOR, Perm.ENTER_DATA, False),
+        (Role.MONITOR, Perm.MANAGE_QUERIES, True),
+        (Role.MONITOR, Perm.EXPORT_DATA, True),
+        (Role.DSMB, Perm.DOWNLOAD_REPORTS, True),
+        (Role.DSMB, Perm.VIEW_DATA, False),
+        (Role.ADMIN, Perm.MANAGE_USERS, True),
+        (Role.ADMIN, Perm.VIEW_DATA, False),
+    ],
+)
+def test_each_role_may_do_what_the_design_says(make_user, role, perm, allowed):
+    assert can(make_user(role), perm) is allowed
+
+
+def test_a_deactivated_user_may_do_nothing(make_user):
+    user = make_user(Role.INVESTIGATOR)
+    user.is_active = False
+    user.save()
+    assert not any(can(user, perm) for perm in Perm)
+
+
+def test_the_navigation_shows_account_management_to_the_administrator_only(
+    client_for, admin_user, coordinator
+):
+    assert "/admin/accounts/user/" in client_for(admin_user).get("/").content.decode()
+    assert "/admin/accounts/user/" not in client_for(coordinator).get("/").content.decode()
+
+
+def test_the_administrator_manages_accounts_but_cannot_delete_them(client_for, admin_user, coordinator):
+    client = client_for(admin_user)
+    assert client.get("/admin/accounts/user/").status_code == 200
+    assert client.get(f"/admin/accounts/user/{coordinator.pk}/change/").status_code == 200
+    assert client.get(f"/admin/accounts/user/{coordinator.pk}/delete/").status_code == 403
+
+
+@pytest.mark.parametrize("persona", ["coordinator", "investigator", "monitor", "dsmb_member"])
+def test_study_roles_cannot_reach_account_management(request, client_for, persona):
+    client = client_for(request.getfixturevalue(persona))
+    response = client.get("/admin/accounts/user/")
+    assert response.status_code in (302, 403)
+    if response.status_code == 302:
+        assert client.get(response["Location"]).status_code == 403
+
+
+def test_a_user_without_role_is_told_to_ask_for_one(client_for, outsider):
+    assert "no study role" in client_for(outsider).get("/").content.decode()
+
+
+def test_the_home_page_lists_what_the_role_may_do(client_for, monitor):
+    html = client_for(monitor).get("/").content.decode()
+    assert str(Perm.MANAGE_QUERIES.label) in html
+    assert str(Perm.ENTER_DATA.label) not in html
