@@ -27,6 +27,8 @@ class SessionLimitMiddleware:
                 request.session[SESSION_LOGIN_AT] = now
             elif now - started > settings.SESSION_ABSOLUTE_LIMIT.total_seconds():
                 logout(request)
-                messages.info(request, _("Your session reached its 12-hour limit. Please sign in again."))
+                messages.info(
+                    request, _("Your session reached its 12-hour limit. Please sign in again.")
+                )
                 return redirect(settings.LOGIN_URL)
         return self.get_response(request)

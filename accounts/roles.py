@@ -13,7 +13,7 @@ class Role(models.TextChoices):
 
 
 class Perm(models.TextChoices):
-    """Study permissions; stored as Django permissions of the accounts app, granted to role groups."""
+    """Study permissions: Django permissions of the accounts app, granted to the role groups."""
 
     ENTER_DATA = "enter_data", _("Screen, enroll and enter CRF data")
     VIEW_DATA = "view_data", _("View clinical data and its history")

@@ -19,7 +19,9 @@ def remember_login_time(sender, request, user, **kwargs) -> None:
 
 @receiver(user_login_failed, dispatch_uid="accounts.login_failed")
 def log_login_failure(sender, credentials, request=None, **kwargs) -> None:
-    logger.warning("login failed username=%s", credentials.get("username") or credentials.get("login"))
+    logger.warning(
+        "login failed username=%s", credentials.get("username") or credentials.get("login")
+    )
 
 
 @receiver(user_locked_out, dispatch_uid="accounts.locked_out")

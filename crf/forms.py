@@ -1,4 +1,4 @@
-"""The form parts every clinical record edit shares: version (optimistic lock), reason for change."""
+"""What every clinical record form shares: version (optimistic lock) and reason for change."""
 
 from __future__ import annotations
 

@@ -1,4 +1,3 @@
-
 from crf.audit import actor_context, audit_context, new_request_id
 
 # Requests that can change data carry an audit context; reads do not write events.

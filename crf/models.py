@@ -42,7 +42,10 @@ class ClinicalRecord(models.Model):
         _("version"),
         default=1,
         editable=False,
-        help_text=_("Raised by the database on every change; a stale edit is refused."),
+        help_text=_(
+            "Increased by one by the database on every change; an edit based on an older "
+            "version is refused."
+        ),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(

@@ -57,7 +57,9 @@ def record_history(record: ClinicalRecord) -> list[HistoryEntry]:
     """Return the record's audit events, oldest first, each with its changed fields."""
     model = type(record)
     fields = {f.attname: f for f in model._meta.concrete_fields}
-    skip = {fields[name].attname for name in fields if fields[name].name in model.BOOKKEEPING_FIELDS}
+    skip = {
+        fields[name].attname for name in fields if fields[name].name in model.BOOKKEEPING_FIELDS
+    }
     events = Events.objects.tracks(record).order_by("pgh_created_at", "pgh_id")
     entries: list[HistoryEntry] = []
     previous: dict = {}

@@ -92,7 +92,10 @@ def edit_record(
         except services.StaleRecordError as exc:
             form.add_error(
                 None,
-                _("%(error)s Your input is kept below: check the record's history, then save again to replace the newer version.")
+                _(
+                    "%(error)s Your input is kept below: check the record's history, then save "
+                    "again to replace the newer version."
+                )
                 % {"error": exc},
             )
             form.accept_current_version(exc.current_version)

@@ -21,7 +21,9 @@ class DemoAccount:
 
 DEMO_ACCOUNTS = [
     DemoAccount("coordinator", "demo-coordinator-2026", "Li Na (coordinator)", Role.COORDINATOR),
-    DemoAccount("investigator", "demo-investigator-2026", "Dr Chen Wei (investigator)", Role.INVESTIGATOR),
+    DemoAccount(
+        "investigator", "demo-investigator-2026", "Dr Chen Wei (investigator)", Role.INVESTIGATOR
+    ),
     DemoAccount("monitor", "demo-monitor-2026", "Zhang Min (monitor)", Role.MONITOR),
     DemoAccount("dsmb", "demo-dsmb-2026", "Prof Wang Jun (DSMB)", Role.DSMB),
     DemoAccount("admin", "demo-admin-2026", "Liu Yang (administrator)", Role.ADMIN),

@@ -32,7 +32,9 @@ def check_database() -> Check:
 
 def check_redis() -> Check:
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
+        )
         client.ping()
     except Exception as exc:
         return Check("redis", False, type(exc).__name__)

@@ -1,4 +1,4 @@
-"""Personas and shared fixtures. Tests run against real PostgreSQL and Redis (DATABASE_URL, REDIS_URL)."""
+"""Personas and shared fixtures; tests run on real PostgreSQL and Redis."""
 
 from __future__ import annotations
 

@@ -28,7 +28,13 @@ PUBLIC = {
     "health",
     "set_language",
 }
-SAMPLE_VALUES = {"int": "1", "str": "crftest.observation", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000000", "path": "x"}
+SAMPLE_VALUES = {
+    "int": "1",
+    "str": "crftest.observation",
+    "slug": "x",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+    "path": "x",
+}
 
 
 def walk(resolver: URLResolver, prefix: str = "", namespace: str = ""):

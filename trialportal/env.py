@@ -79,7 +79,9 @@ def env_timezone(name: str, default: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ImproperlyConfigured(f"{name}={value!r} is not a known time zone (e.g. Asia/Shanghai).") from None
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a known time zone (e.g. Asia/Shanghai)."
+        ) from None
     return value
 
 
@@ -93,7 +95,8 @@ def env_database(name: str, default: str) -> dict:
         raise ImproperlyConfigured(f"{name}={value!r} is not a database URL ({exc}).") from None
     if config.get("ENGINE") != "django.db.backends.postgresql":
         raise ImproperlyConfigured(
-            f"{name} must point to PostgreSQL (postgres://...); the audit trail relies on its triggers."
+            f"{name} must point to PostgreSQL (postgres://...): "
+            "the audit trail relies on its triggers."
         )
     if not config.get("NAME"):
         raise ImproperlyConfigured(f"{name}={value!r} names no database.")

@@ -13,9 +13,10 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     # No context processors that touch the database: the error may be the database itself.
+    from django.http import HttpResponseServerError
     from django.template import loader
 
-    from django.http import HttpResponseServerError
-
     template = loader.get_template("errors/500.html")
-    return HttpResponseServerError(template.render({"request_id": getattr(request, "request_id", "")}))
+    return HttpResponseServerError(
+        template.render({"request_id": getattr(request, "request_id", "")})
+    )

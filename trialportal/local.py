@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -208,7 +209,7 @@ class EmbeddedService:
         others = self.users.remove()
         if others:
             say(f"{self.name} left running for pid(s) {', '.join(map(str, others))}")
-        elif self._running():
+        elif self._alive():
             self._shutdown()
 
     def describe(self) -> str:
@@ -219,6 +220,11 @@ class EmbeddedService:
         """Import the wheel that ships the server."""
 
     def _running(self) -> bool:
+        """Tell whether the server answers, so that it can be joined."""
+        raise NotImplementedError
+
+    def _alive(self) -> bool:
+        """Tell whether a server process exists, answering or not (it may be half started)."""
         raise NotImplementedError
 
     def _launch(self) -> None:
@@ -313,21 +319,28 @@ class EmbeddedPostgres(EmbeddedService):
         # read blocked (pgserver saw hangs there). Our own process group keeps a Ctrl-C on the
         # terminal from killing pg_ctl halfway; cwd must be readable by the unprivileged user.
         with tempfile.TemporaryFile("w+") as output:
-            done = subprocess.run(  # noqa: S603 - our own binaries and arguments
+            child = subprocess.Popen(  # noqa: S603 - our own binaries and arguments
                 [str(self.bin / program), *map(str, args)],
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                cwd=self.pgdata,
+                cwd=self.var,
                 env=env,
                 process_group=0,
-                check=False,
                 **owner,
             )
+            try:
+                returncode = child.wait()
+            except BaseException:
+                # subprocess.run would leave the killed child unreaped on Ctrl-C, and a PID 1
+                # that never reaps (as in some containers) then keeps the zombie forever.
+                child.kill()
+                child.wait()
+                raise
             output.seek(0)
             text = output.read()
-        if done.returncode != 0:
-            raise ServiceError(f"{program} failed with exit code {done.returncode}:\n{text}")
+        if returncode != 0:
+            raise ServiceError(f"{program} failed with exit code {returncode}:\n{text}")
         return text
 
     def _running(self) -> bool:
@@ -341,24 +354,18 @@ class EmbeddedPostgres(EmbeddedService):
             return False
         return True
 
+    def _alive(self) -> bool:
+        if not (self.pgdata / "postmaster.pid").exists():
+            return False
+        try:
+            self._pg("pg_ctl", "status", f"--pgdata={self.pgdata}")
+        except ServiceError:
+            return False  # exit status 3: the pid file is stale
+        return True
+
     def _launch(self) -> None:
         if not (self.pgdata / "PG_VERSION").exists():
-            if any(self.pgdata.iterdir()):
-                raise ServiceError(
-                    f"{self.pgdata} is not empty but holds no PostgreSQL cluster; move it away."
-                )
-            # Collation C sorts the same everywhere; a UTF-8 ctype keeps upper()/lower() (and
-            # so Django's iexact) right for accented names where the C library has C.UTF-8.
-            ctype = ["--lc-ctype=C.UTF-8"] if _has_locale("C.UTF-8") else []
-            self._pg(
-                "initdb",
-                f"--pgdata={self.pgdata}",
-                f"--username={PG_SUPERUSER}",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-                *ctype,
-            )
+            self._initdb()
         # -h '' switches TCP off entirely; pg_ctl hands -o to /bin/sh, hence the quoting.
         options = f"-h '' -k {shlex.quote(str(self.socket_dir))} -p {PG_PORT}"
         try:
@@ -373,6 +380,36 @@ class EmbeddedPostgres(EmbeddedService):
             )
         except ServiceError as error:
             raise ServiceError(f"{error}\nLast lines of {self.log}:\n{_tail(self.log)}") from None
+
+    def _initdb(self) -> None:
+        """Create the cluster in a side directory and move it into place when complete.
+
+        An initdb cut short by Ctrl-C thus leaves nothing that a later start would take for a
+        cluster.
+        """
+        if any(self.pgdata.iterdir()):
+            raise ServiceError(
+                f"{self.pgdata} is not empty but holds no PostgreSQL cluster; move it away."
+            )
+        staging = self.var / "pgdata.initdb"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(mode=0o700)
+        if self.run_as is not None:
+            os.chown(staging, *self.run_as)
+        # Collation C sorts the same everywhere; a UTF-8 ctype keeps upper()/lower() (and so
+        # Django's iexact) right for accented names where the C library has C.UTF-8.
+        ctype = ["--lc-ctype=C.UTF-8"] if _has_locale("C.UTF-8") else []
+        self._pg(
+            "initdb",
+            f"--pgdata={staging}",
+            f"--username={PG_SUPERUSER}",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            *ctype,
+        )
+        self.pgdata.rmdir()
+        staging.rename(self.pgdata)
 
     def _prepare(self) -> None:
         import psycopg2
@@ -465,6 +502,22 @@ class EmbeddedRedis(EmbeddedService):
         except (redis.ConnectionError, redis.TimeoutError, OSError):
             return False
 
+    def _pid(self) -> int | None:
+        """Return the pid in the pid file if that process is still a redis-server."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        if not pid_alive(pid):
+            return None
+        with contextlib.suppress(OSError):  # /proc exists on Linux only
+            if "redis" not in Path(f"/proc/{pid}/comm").read_text():
+                return None  # the pid has been reused since
+        return pid
+
+    def _alive(self) -> bool:
+        return self._pid() is not None
+
     def _launch(self) -> None:
         import redis
 
@@ -514,10 +567,7 @@ class EmbeddedRedis(EmbeddedService):
     def _shutdown(self) -> None:
         import redis
 
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (OSError, ValueError):
-            pid = None
+        pid = self._pid()
         try:
             self._client().shutdown(save=True)  # writes dump.rdb, so the data survives
         except redis.RedisError as error:

@@ -29,7 +29,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", False)
 
 # Local runs get a fixed development key; anything with DEBUG off must bring its own.
-SECRET_KEY = env_str("SECRET_KEY", required=not DEBUG) or "dev-only-insecure-key-never-in-production"
+SECRET_KEY = (
+    env_str("SECRET_KEY", required=not DEBUG) or "dev-only-insecure-key-never-in-production"
+)
 if not DEBUG and len(SECRET_KEY) < 50:
     from django.core.exceptions import ImproperlyConfigured
 

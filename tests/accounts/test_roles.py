@@ -54,7 +54,9 @@ def test_the_navigation_shows_account_management_to_the_administrator_only(
     assert "/admin/accounts/user/" not in client_for(coordinator).get("/").content.decode()
 
 
-def test_the_administrator_manages_accounts_but_cannot_delete_them(client_for, admin_user, coordinator):
+def test_the_administrator_manages_accounts_but_cannot_delete_them(
+    client_for, admin_user, coordinator
+):
     client = client_for(admin_user)
     assert client.get("/admin/accounts/user/").status_code == 200
     assert client.get(f"/admin/accounts/user/{coordinator.pk}/change/").status_code == 200

@@ -75,7 +75,9 @@ def test_bulk_update_is_audited_for_every_row(coordinator):
         record.note = f"bulk {record.pk}"
     Observation.objects.bulk_update(records, ["note"])
     for record in records:
-        assert changes_in(selectors.record_history(record)[-1]) == {"note": (None, f"bulk {record.pk}")}
+        assert changes_in(selectors.record_history(record)[-1]) == {
+            "note": (None, f"bulk {record.pk}")
+        }
 
 
 def test_raw_sql_update_is_audited(observation):

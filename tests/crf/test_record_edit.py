@@ -128,7 +128,9 @@ def test_a_record_is_retired_with_a_reason_and_then_refuses_changes(observation,
     assert Observation.objects.filter(pk=observation.pk).exists()
     retired.note = "late change"
     with pytest.raises(ValidationError):
-        record_update(record=retired, actor=coordinator, expected_version=retired.version, reason="r")
+        record_update(
+            record=retired, actor=coordinator, expected_version=retired.version, reason="r"
+        )
     last = selectors.record_history(observation)[-1]
     assert last.reason == "wrong participant"
 
@@ -153,7 +155,9 @@ def test_a_monitor_can_read_the_history_but_not_edit(client_for, monitor, observ
 
 
 @pytest.mark.parametrize("persona", ["dsmb_member", "admin_user", "outsider"])
-def test_roles_without_data_access_cannot_read_the_history(request, client_for, observation, persona):
+def test_roles_without_data_access_cannot_read_the_history(
+    request, client_for, observation, persona
+):
     client = client_for(request.getfixturevalue(persona))
     assert client.get(observation.history_url()).status_code == 403
 

@@ -30,7 +30,10 @@ def test_health_is_ok_with_a_fresh_heartbeat():
 def test_health_is_unhealthy_without_any_heartbeat():
     response = Client().get("/health/")
     assert response.status_code == 503
-    assert response.json()["checks"]["worker_heartbeat"] == {"ok": False, "detail": "no heartbeat yet"}
+    assert response.json()["checks"]["worker_heartbeat"] == {
+        "ok": False,
+        "detail": "no heartbeat yet",
+    }
 
 
 def test_health_is_unhealthy_when_the_heartbeat_is_older_than_three_minutes():

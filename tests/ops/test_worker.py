@@ -45,7 +45,9 @@ def test_changes_made_by_a_task_are_attributed_to_the_task(celery_worker, observ
 
     observation_annotate.delay(observation.pk, "annotated in the background")
     assert wait_for(
-        lambda: type(observation).objects.get(pk=observation.pk).note == "annotated in the background"
+        lambda: (
+            type(observation).objects.get(pk=observation.pk).note == "annotated in the background"
+        )
     )
     last = selectors.record_history(observation)[-1]
     assert last.task == "tests.crftest.tasks.observation_annotate"

@@ -15,7 +15,11 @@ class Command(BaseCommand):
             )
         results = demo_accounts_load()
         created = sum(1 for _, was_created in results if was_created)
-        self.stdout.write(self.style.SUCCESS(f"Demo accounts: {created} created, {len(results) - created} already present."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo accounts: {created} created, {len(results) - created} already present."
+            )
+        )
         self.stdout.write("")
         self.stdout.write("  Sign in at http://127.0.0.1:8000/ with:")
         self.stdout.write(f"  {'role':<14}{'username':<15}password")

@@ -1,0 +1,44 @@
+# The README's commands. `make run` serves the portal; `make test` runs the whole suite.
+# Both use DATABASE_URL / REDIS_URL when set, or start an embedded PostgreSQL and Redis under var/.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format messages check-deploy clean-var
+
+run: $(STAMP)
+	$(BIN)/python -m trialportal.local run
+
+test: $(STAMP)
+	$(BIN)/python -m trialportal.local test $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m trialportal.local manage makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Refresh the message catalogues after changing user-facing strings, then translate the new
+# entries in locale/zh_Hans/LC_MESSAGES/django.po and run `make messages` again to compile.
+messages: $(STAMP)
+	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete \
+		--ignore=.venv --ignore=tests --ignore=var --ignore=staticfiles
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
+
+check-deploy: $(STAMP)
+	DEBUG=0 SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(60))') \
+		ALLOWED_HOSTS=edc.example.org $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
+	touch $(STAMP)
+
+clean-var:
+	rm -rf var/
