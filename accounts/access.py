@@ -1,7 +1,8 @@
 """The one place that decides what a role may do. Every view asks here.
 
-Role permissions are Django permissions granted to the role groups (data migration 0002); object
-rules (e.g. a retired record cannot be edited) are `rules` predicates built on them.
+Role permissions are the Django permissions granted to the role groups (data migration 0002).
+Superuser status grants nothing here: the administrator manages people, not clinical data.
+Object rules (a record entered in error takes no more changes) are `rules` predicates.
 """
 
 from __future__ import annotations
@@ -9,24 +10,35 @@ from __future__ import annotations
 import logging
 
 import rules
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 
 from accounts.roles import Perm
 
 logger = logging.getLogger("trialportal.access")
 
+_CACHE = "_study_perms"
 
-def perm_name(perm: Perm | str) -> str:
-    return f"accounts.{perm}"
+
+def study_perms(user) -> frozenset[str]:
+    """Return the codenames of the study permissions the user's roles grant (cached per user)."""
+    if not hasattr(user, _CACHE):
+        codenames = Permission.objects.filter(
+            group__user=user, content_type__app_label="accounts"
+        ).values_list("codename", flat=True)
+        setattr(user, _CACHE, frozenset(codenames))
+    return getattr(user, _CACHE)
 
 
 def can(user, perm: Perm | str, obj=None) -> bool:
-    """Return whether the user holds the study permission (and the object rules allow it)."""
+    """Return whether the user's roles grant the permission and the object rules allow it."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    if obj is not None:
-        return user.has_perm(f"crf.{perm}_record", obj)
-    return user.has_perm(perm_name(perm))
+    if str(perm) not in study_perms(user):
+        return False
+    if obj is not None and object_rules.rule_exists(str(perm)):
+        return object_rules.test_rule(str(perm), user, obj)
+    return True
 
 
 def require(request, perm: Perm | str, obj=None) -> None:
@@ -43,20 +55,10 @@ def require(request, perm: Perm | str, obj=None) -> None:
 
 
 @rules.predicate
-def has_enter_data(user) -> bool:
-    return user.has_perm(perm_name(Perm.ENTER_DATA))
-
-
-@rules.predicate
-def has_view_data(user) -> bool:
-    return user.has_perm(perm_name(Perm.VIEW_DATA))
-
-
-@rules.predicate
 def record_is_open(user, record) -> bool:
-    """A retired (entered-in-error) or locked record takes no more changes."""
+    """A record entered in error (or, later, locked) takes no more changes."""
     return record is not None and record.is_editable
 
 
-rules.add_perm("crf.view_data_record", has_view_data)
-rules.add_perm("crf.enter_data_record", has_enter_data & record_is_open)
+object_rules = rules.RuleSet()
+object_rules.add_rule(str(Perm.ENTER_DATA), record_is_open)

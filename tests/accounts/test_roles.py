@@ -80,3 +80,28 @@ def test_the_home_page_lists_what_the_role_may_do(client_for, monitor):
     html = client_for(monitor).get("/").content.decode()
     assert str(Perm.MANAGE_QUERIES.label) in html
     assert str(Perm.ENTER_DATA.label) not in html
+
+
+def test_superuser_status_grants_no_clinical_access(make_user):
+    user = make_user(None, is_superuser=True, is_staff=True)
+    assert not any(can(user, perm) for perm in Perm)
+
+
+def test_create_admin_makes_an_account_in_the_administrator_role(db, monkeypatch):
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    monkeypatch.setenv("NEW_ADMIN_PASSWORD", "a-long-enough-passphrase")
+    call_command("create_admin", username="it-admin", password_from_env="NEW_ADMIN_PASSWORD")
+    user = get_user_model().objects.get(username="it-admin")
+    assert user.roles == [Role.ADMIN]
+    assert can(user, Perm.MANAGE_USERS)
+    assert not user.is_superuser
+
+
+def test_create_admin_refuses_a_weak_password(db, monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.setenv("NEW_ADMIN_PASSWORD", "123")
+    with pytest.raises(CommandError):
+        call_command("create_admin", username="it-admin", password_from_env="NEW_ADMIN_PASSWORD")

@@ -154,3 +154,29 @@ def test_the_check_reports_a_clinical_model_without_audit_trail():
     finally:
         del apps.all_models["crftest"]["unaudited"]
         apps.clear_cache()
+
+
+def test_the_audit_context_refuses_deletion_and_rewriting(observation, coordinator):
+    context_id = events_of(observation)[0].pgh_context_id
+    statements = [
+        ("DELETE FROM pghistory_context WHERE id = %s", [context_id]),
+        (
+            "UPDATE pghistory_context SET metadata = '{\"user\": 999}'::jsonb WHERE id = %s",
+            [context_id],
+        ),
+    ]
+    for sql, params in statements:
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    assert events_of(observation)[0].pgh_context["user"] == coordinator.pk
+
+
+def test_the_audit_context_may_gain_entries_within_a_request(observation, coordinator):
+    context_id = events_of(observation)[0].pgh_context_id
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE pghistory_context SET metadata = metadata::jsonb || '{\"extra\": 1}'::jsonb "
+            "WHERE id = %s",
+            [context_id],
+        )
+    assert events_of(observation)[0].pgh_context["extra"] == 1
