@@ -53,6 +53,27 @@ MAX_SOCKET_PATH = 100
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+def inherited_settings_module() -> str | None:
+    """Return DJANGO_SETTINGS_MODULE as this process got it from its parent.
+
+    `python -m trialportal.local` imports the trialportal package first, and its celery.py sets
+    DJANGO_SETTINGS_MODULE=trialportal.settings. Passed on, that would make pytest-django ignore
+    the test settings named in pyproject.toml (the environment wins over the ini file). Linux
+    keeps the environment a process started with in /proc/self/environ; elsewhere the package's
+    own default is taken as not inherited.
+    """
+    try:
+        initial = Path("/proc/self/environ").read_bytes()
+    except OSError:
+        value = os.environ.get("DJANGO_SETTINGS_MODULE")
+        return None if value == "trialportal.settings" else value
+    for entry in initial.split(b"\0"):
+        name, _, value = entry.partition(b"=")
+        if name == b"DJANGO_SETTINGS_MODULE":
+            return os.fsdecode(value)
+    return None
+
+
 class ServiceError(RuntimeError):
     """An embedded service could not be started or stopped."""
 
@@ -779,6 +800,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Local runs are development runs; production settings would demand a SECRET_KEY.
     os.environ.setdefault("DEBUG", "1")
+    settings_module = inherited_settings_module()
+    if settings_module is None:
+        os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+    else:
+        os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     # Until a command installs its own handlers, SIGTERM and SIGHUP unwind like Ctrl-C, so that
     # embedded servers that are starting get stopped again.
     for signum in (signal.SIGTERM, signal.SIGHUP):
