@@ -1,3 +1,4 @@
+import pghistory
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -39,3 +40,28 @@ class User(AbstractUser):
     @property
     def role_labels(self) -> list[str]:
         return [Role(role).label for role in self.roles]
+
+
+# Account and role changes are part of the audit trail (ICH E6(R3) 4.2.2): who granted or revoked
+# which role, who deactivated an account, and when. The password hash and the last-login time stay
+# out of it (sign-ins are logged by the lockout ledger).
+pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["password", "last_login"],
+    model_name="UserEvent",
+)(User)
+
+
+@pghistory.track(
+    pghistory.InsertEvent("role.granted"),
+    pghistory.DeleteEvent("role.revoked"),
+    obj_field=None,
+    model_name="UserRoleEvent",
+)
+class UserRole(User.groups.through):
+    """A user's membership of a role group; a proxy, so the audit triggers reach the M2M table."""
+
+    class Meta:
+        proxy = True

@@ -20,13 +20,11 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS = [
-    DemoAccount("coordinator", "demo-coordinator-2026", "Li Na (coordinator)", Role.COORDINATOR),
-    DemoAccount(
-        "investigator", "demo-investigator-2026", "Dr Chen Wei (investigator)", Role.INVESTIGATOR
-    ),
-    DemoAccount("monitor", "demo-monitor-2026", "Zhang Min (monitor)", Role.MONITOR),
-    DemoAccount("dsmb", "demo-dsmb-2026", "Prof Wang Jun (DSMB)", Role.DSMB),
-    DemoAccount("admin", "demo-admin-2026", "Liu Yang (administrator)", Role.ADMIN),
+    DemoAccount("coordinator", "demo-coordinator-2026", "Li Na", Role.COORDINATOR),
+    DemoAccount("investigator", "demo-investigator-2026", "Dr Chen Wei", Role.INVESTIGATOR),
+    DemoAccount("monitor", "demo-monitor-2026", "Zhang Min", Role.MONITOR),
+    DemoAccount("dsmb", "demo-dsmb-2026", "Prof Wang Jun", Role.DSMB),
+    DemoAccount("admin", "demo-admin-2026", "Liu Yang", Role.ADMIN),
 ]
 
 

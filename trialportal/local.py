@@ -760,11 +760,17 @@ def command_run(args: list[str]) -> int:
         port = os.environ.get("PORT") or "8000"
         schedule = ROOT / "var" / "celerybeat-schedule"
         schedule.parent.mkdir(exist_ok=True)  # not made yet when both URLs were given
-        celery = [sys.executable, "-m", "celery", "-A", "trialportal"]
+        # Warnings and errors only, so the demo accounts above stay on screen.
+        celery = [sys.executable, "-m", "celery", "-A", "trialportal", "--quiet"]
+        say(f"serving on http://127.0.0.1:{port}/ with a Celery worker and beat; Ctrl-C stops all")
         return supervise(
             [
-                ("celery worker", [*celery, "worker", "-l", "info", "--concurrency", "2"], True),
-                ("celery beat", [*celery, "beat", "-l", "info", "--schedule", str(schedule)], True),
+                ("celery worker", [*celery, "worker", "-l", "warning", "--concurrency", "2"], True),
+                (
+                    "celery beat",
+                    [*celery, "beat", "-l", "warning", "--schedule", str(schedule)],
+                    True,
+                ),
                 ("runserver", [*MANAGE, "runserver", f"127.0.0.1:{port}"], False),
             ]
         )

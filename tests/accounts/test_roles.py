@@ -105,3 +105,42 @@ def test_create_admin_refuses_a_weak_password(db, monkeypatch):
     monkeypatch.setenv("NEW_ADMIN_PASSWORD", "123")
     with pytest.raises(CommandError):
         call_command("create_admin", username="it-admin", password_from_env="NEW_ADMIN_PASSWORD")
+
+
+def test_granting_and_revoking_a_role_in_account_management_is_audited(
+    client_for, admin_user, make_user
+):
+    from accounts.models import UserRoleEvent
+
+    person = make_user(None, username="new-monitor")
+    client = client_for(admin_user)
+    monitor_group = Group.objects.get(name=Role.MONITOR)
+    data = {
+        "username": person.username,
+        "display_name": "New Monitor",
+        "first_name": "",
+        "last_name": "",
+        "email": person.email,
+        "is_active": "on",
+        "groups": [str(monitor_group.pk)],
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": "2026-11-01",
+        "date_joined_1": "10:00:00",
+    }
+    response = client.post(f"/admin/accounts/user/{person.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    data.pop("groups")
+    data.pop("is_active")
+    client.post(f"/admin/accounts/user/{person.pk}/change/", data)
+
+    events = list(
+        UserRoleEvent.objects.filter(user=person).order_by("pgh_id").select_related("pgh_context")
+    )
+    assert [event.pgh_label for event in events] == ["role.granted", "role.revoked"]
+    assert all(event.pgh_context.metadata["username"] == admin_user.username for event in events)
+    person.refresh_from_db()
+    assert person.is_active is False
+    deactivation = person.events.order_by("pgh_id").last()
+    assert deactivation.is_active is False
+    assert deactivation.pgh_context.metadata["username"] == admin_user.username

@@ -21,7 +21,7 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write("")
-        self.stdout.write("  Sign in at http://127.0.0.1:8000/ with:")
+        self.stdout.write("  Demo accounts (sign in with username and password):")
         self.stdout.write(f"  {'role':<14}{'username':<15}password")
         for account, _ in results:
             self.stdout.write(f"  {account.role.label:<14}{account.username:<15}{account.password}")
