@@ -78,3 +78,18 @@ def observation(coordinator):
         record=Observation(measured_on=dt.date(2026, 3, 1), value=None, note="baseline"),
         actor=coordinator,
     )
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    """Give each test its own key space in the real Redis cache, as each gets a clean database.
+
+    Rate limits (allauth counts sign-ins per IP in the cache) would otherwise carry over between
+    tests and between runs.
+    """
+    import uuid
+
+    settings.CACHES = {
+        alias: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+        for alias, config in settings.CACHES.items()
+    }
