@@ -9,6 +9,9 @@ from accounts.roles import Perm
 # (label, url name, permission needed or None for any signed-in user)
 NAVIGATION = [
     (_("Home"), "home", None),
+    (_("Participants"), "dashboards:participant_list", Perm.VIEW_DATA),
+    (_("Screening"), "enrollment:screening_list", Perm.VIEW_DATA),
+    (_("Study flow"), "dashboards:consort", Perm.VIEW_DATA),
     (_("Users"), "admin:accounts_user_changelist", Perm.MANAGE_USERS),
 ]
 
@@ -18,8 +21,12 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items = [
-        {"label": label, "url": reverse(name), "active": request.path == reverse(name)}
+        {"label": label, "url": reverse(name), "active": _is_active(request.path, reverse(name))}
         for label, name, perm in NAVIGATION
         if perm is None or can(user, perm)
     ]
     return {"nav_items": items}
+
+
+def _is_active(path: str, url: str) -> bool:
+    return path == url if url == "/" else path.startswith(url)

@@ -47,3 +47,29 @@ class RetireForm(forms.Form):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class DateInput(forms.DateInput):
+    """A browser date picker that round-trips ISO dates."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    """A browser date-and-time picker (local time of the site)."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+def date_widgets(*names: str) -> dict:
+    return {name: DateInput() for name in names}
+
+
+def yes_no_widgets(*names: str) -> dict:
+    return {name: forms.RadioSelect(attrs={"class": "form-check-inline"}) for name in names}

@@ -64,6 +64,9 @@ class ClinicalRecord(models.Model):
     retired_at = models.DateTimeField(_("entered in error at"), null=True, blank=True)
     retired_reason = models.TextField(_("reason entered in error"), blank=True)
 
+    # The study permission needed to read this record and its history; identity data narrows it.
+    view_perm = "view_data"
+
     # Fields that describe the record's bookkeeping rather than clinical content; the history
     # page shows them as who/when, not as changed values.
     BOOKKEEPING_FIELDS = ("version", "created_at", "created_by", "updated_at", "updated_by")

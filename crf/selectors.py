@@ -99,3 +99,19 @@ def record_history(record: ClinicalRecord) -> list[HistoryEntry]:
         )
         previous = data
     return entries
+
+
+def record_answers(record: ClinicalRecord, field_names: list[str]) -> list[tuple[str, object]]:
+    """Return (label, display value) for the named fields, None where empty."""
+    answers = []
+    for name in field_names:
+        field = record._meta.get_field(name)
+        value = getattr(record, name)
+        if value in (None, ""):
+            shown = None
+        elif field.choices:
+            shown = getattr(record, f"get_{name}_display")()
+        else:
+            shown = value
+        answers.append((str(field.verbose_name), shown))
+    return answers

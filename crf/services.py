@@ -102,3 +102,19 @@ def record_retire(
         current.save(update_fields=["retired_at", "retired_reason", "updated_by", "updated_at"])
     current.refresh_from_db(fields=["version", "updated_at"])
     return current
+
+
+def record_save(
+    *,
+    record: ClinicalRecord,
+    actor,
+    expected_version: int | None = None,
+    reason: str = "",
+    submit: bool = True,
+) -> ClinicalRecord:
+    """Create the record, or change it when it already exists."""
+    if record.pk is None:
+        return record_create(record=record, actor=actor, submit=submit)
+    return record_update(
+        record=record, actor=actor, expected_version=expected_version, reason=reason, submit=submit
+    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +17,7 @@ from crf.models import ClinicalRecord
 def record_history(request, label: str, pk: int):
     model = selectors.clinical_model(label)
     record = get_object_or_404(model, pk=pk)
-    require(request, Perm.VIEW_DATA, record)
+    require(request, record.view_perm, record)
     return render(
         request,
         "crf/history.html",
@@ -61,34 +63,35 @@ def _add_errors(form, exc: ValidationError) -> None:
 def edit_record(
     request,
     *,
-    form_class: type[ClinicalRecordForm],
-    record: ClinicalRecord,
-    template: str,
-    success_url: str,
+    form: ClinicalRecordForm,
+    template: str = "crf/record_form.html",
+    success_url: str | Callable[[ClinicalRecord], str],
+    save: Callable[..., ClinicalRecord] | None = None,
     context: dict | None = None,
 ):
     """Create or change a clinical record: the view every CRF page uses.
 
-    Bad input re-renders with the user's values kept; a stale edit is refused with who changed the
-    record and when, the input kept and the newer version accepted on a deliberate resubmit.
+    `save(obj, actor=, expected_version=, reason=)` is the entity's service (the plain record
+    service by default, which also offers "save as draft"). Bad input re-renders with the user's
+    values kept; a stale edit is refused with who changed the record and when, the input kept and
+    the newer version accepted on a deliberate resubmit.
     """
-    form = form_class(request.POST or None, instance=record)
+    record = form.instance
     if request.method == "POST" and form.is_valid():
         obj = form.save(commit=False)
-        submit = "save_draft" not in request.POST
+        common = {
+            "actor": request.user,
+            "expected_version": form.cleaned_data.get("version"),
+            "reason": form.cleaned_data.get("reason_for_change", ""),
+        }
+        created = obj.pk is None
         try:
-            if record.pk is None:
-                services.record_create(record=obj, actor=request.user, submit=submit)
-                messages.success(request, _("Saved."))
-            else:
-                services.record_update(
-                    record=obj,
-                    actor=request.user,
-                    expected_version=form.cleaned_data["version"],
-                    reason=form.cleaned_data.get("reason_for_change", ""),
-                    submit=submit,
+            if save is None:
+                obj = services.record_save(
+                    record=obj, submit="save_draft" not in request.POST, **common
                 )
-                messages.success(request, _("Changes saved."))
+            else:
+                obj = save(obj, **common)
         except services.StaleRecordError as exc:
             form.add_error(
                 None,
@@ -102,7 +105,8 @@ def edit_record(
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            return redirect(success_url)
-    ctx = {"form": form, "record": record}
+            messages.success(request, _("Saved.") if created else _("Changes saved."))
+            return redirect(success_url(obj) if callable(success_url) else success_url)
+    ctx = {"form": form, "record": record, "allow_draft": save is None}
     ctx.update(context or {})
     return render(request, template, ctx)

@@ -1,7 +1,11 @@
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
-from accounts.access import can
+from accounts.access import can, require
 from accounts.roles import Perm
+from dashboards import selectors
+from enrollment import selectors as enrollment_selectors
+from enrollment.models import Identity, StudyExit
 
 
 def home(request):
@@ -9,3 +13,50 @@ def home(request):
     user = request.user
     abilities = [perm.label for perm in Perm if can(user, perm)]
     return render(request, "dashboards/home.html", {"abilities": abilities})
+
+
+def participant_list(request):
+    require(request, Perm.VIEW_DATA)
+    today = timezone.localdate()
+    rows = selectors.participant_rows(today)
+    return render(
+        request,
+        "dashboards/participant_list.html",
+        {"rows": rows, "today": today, "can_enter": can(request.user, Perm.ENTER_DATA)},
+    )
+
+
+def casebook(request, participant_id: str):
+    participant = get_object_or_404(
+        enrollment_selectors.participants(), participant_id=participant_id
+    )
+    require(request, Perm.VIEW_DATA)
+    today = timezone.localdate()
+    can_enter = can(request.user, Perm.ENTER_DATA)
+    screening = participant.screening
+    schedule = participant.schedule()
+    study_exit = StudyExit.objects.filter(participant=participant).first()
+    return render(
+        request,
+        "dashboards/casebook.html",
+        {
+            "participant": participant,
+            "screening": screening,
+            "consent": getattr(screening, "consent", None),
+            "identity": Identity.objects.filter(screening=screening).first() if can_enter else None,
+            "study_exit": study_exit,
+            "visits": [item for item in schedule if item.kind == "visit"],
+            "doses": [item for item in schedule if item.kind == "dose"],
+            "study_day": participant.study_day_on(today),
+            "today": today,
+            "can_enter": can_enter,
+        },
+    )
+
+
+def consort(request):
+    require(request, Perm.VIEW_DATA)
+    today = timezone.localdate()
+    return render(
+        request, "dashboards/consort.html", {"flow": selectors.consort(today), "today": today}
+    )

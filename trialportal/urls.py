@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from accounts.admin import site as accounts_admin_site
+from dashboards.views import home
 from ops.views import health
 
 urlpatterns = [
@@ -10,7 +11,9 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("admin/", accounts_admin_site.urls),
+    path("", home, name="home"),
     path("", include("crf.urls")),
+    path("", include("enrollment.urls")),
     path("", include("dashboards.urls")),
 ]
 

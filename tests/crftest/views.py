@@ -10,11 +10,7 @@ from tests.crftest.models import Observation
 def observation_create(request):
     require(request, Perm.ENTER_DATA)
     return edit_record(
-        request,
-        form_class=ObservationForm,
-        record=Observation(),
-        template="crf/record_form.html",
-        success_url="/",
+        request, form=ObservationForm(request.POST or None, instance=Observation()), success_url="/"
     )
 
 
@@ -23,8 +19,6 @@ def observation_edit(request, pk: int):
     require(request, Perm.ENTER_DATA, record)
     return edit_record(
         request,
-        form_class=ObservationForm,
-        record=record,
-        template="crf/record_form.html",
+        form=ObservationForm(request.POST or None, instance=record),
         success_url=record.history_url(),
     )

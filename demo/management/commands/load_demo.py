@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from demo.accounts import demo_accounts_load
+from demo.trial import demo_trial_load
 
 
 class Command(BaseCommand):
@@ -20,6 +21,12 @@ class Command(BaseCommand):
                 f"Demo accounts: {created} created, {len(results) - created} already present."
             )
         )
+        if demo_trial_load():
+            self.stdout.write(
+                self.style.SUCCESS("Demo trial loaded: 11 screenings, 8 participants.")
+            )
+        else:
+            self.stdout.write("Demo trial: trial data already present, left as it is.")
         self.stdout.write("")
         self.stdout.write("  Demo accounts (sign in with username and password):")
         self.stdout.write(f"  {'role':<14}{'username':<15}password")

@@ -1,0 +1,110 @@
+"""Cross-app reads for the dashboards: participant overview and the CONSORT flow."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from crf.schedule import ScheduleItem, next_due
+from enrollment import selectors as enrollment_selectors
+from enrollment.models import Failure, Participant, StudyStatus
+from trialportal import protocol
+
+
+@dataclass
+class ParticipantRow:
+    participant: Participant
+    study_day: int | None
+    next_item: ScheduleItem | None
+    schedule: list[ScheduleItem]
+
+
+def participant_rows(today: dt.date) -> list[ParticipantRow]:
+    """The participant list: one query whatever the number of participants."""
+    rows = []
+    for participant in enrollment_selectors.participants():
+        schedule = participant.schedule()
+        active = participant.is_active
+        rows.append(
+            ParticipantRow(
+                participant=participant,
+                study_day=participant.study_day_on(today) if active else None,
+                next_item=next_due(schedule, today) if active else None,
+                schedule=schedule,
+            )
+        )
+    return rows
+
+
+@dataclass
+class Consort:
+    screens: int = 0
+    persons: int = 0
+    rescreens: int = 0
+    failed: int = 0
+    failure_reasons: list[tuple[str, int]] = field(default_factory=list)
+    eligible_not_enrolled: int = 0
+    enrolled: int = 0
+    cap: int = protocol.ENROLLMENT_CAP
+    dosed: int = 0
+    reached: list[tuple[str, int]] = field(default_factory=list)
+    withdrawn: int = 0
+    lost: int = 0
+    died: int = 0
+    completed: int = 0
+    on_study: int = 0
+
+
+REACHED_VISITS = ("day28", "month3", "month6", "month12")
+
+
+def consort(today: dt.date) -> Consort:
+    """Count the flow from screening to the end of follow-up (PROTOCOL.md section 2)."""
+    screens = list(
+        enrollment_selectors.screening_log()
+        .filter(retired_at__isnull=True)
+        .values("pk", "previous_screening_id", "eligible", "failure_reasons", "participant__pk")
+    )
+    later = {row["previous_screening_id"] for row in screens if row["previous_screening_id"]}
+    latest = [row for row in screens if row["pk"] not in later]  # one per person
+    result = Consort(
+        screens=len(screens),
+        persons=len(latest),
+        rescreens=sum(1 for row in screens if row["previous_screening_id"]),
+    )
+    reasons: Counter[str] = Counter()
+    for row in latest:
+        if row["participant__pk"]:
+            continue
+        if row["eligible"]:
+            result.eligible_not_enrolled += 1
+        else:
+            result.failed += 1
+            reasons.update(row["failure_reasons"])
+    labels = dict(Failure.choices)
+    result.failure_reasons = [(str(labels.get(code, code)), n) for code, n in reasons.most_common()]
+
+    participants = list(enrollment_selectors.participants())
+    result.enrolled = len(participants)
+    result.dosed = sum(1 for p in participants if p.first_dose_date)
+    statuses = Counter(p.study_status for p in participants)
+    result.withdrawn = statuses[StudyStatus.WITHDRAWN]
+    result.lost = statuses[StudyStatus.LOST]
+    result.died = statuses[StudyStatus.DIED]
+    result.completed = statuses[StudyStatus.COMPLETED]
+    result.on_study = statuses[StudyStatus.ON_STUDY]
+    schedules = {p.pk: {item.code: item for item in p.schedule()} for p in participants}
+    for code in REACHED_VISITS:
+        count, label = 0, code
+        for p in participants:
+            if not p.first_dose_date:
+                continue
+            item = schedules[p.pk][code]
+            label = item.label
+            exit_record = getattr(p, "exit", None)
+            left = exit_record.exit_date if exit_record and not exit_record.is_retired else None
+            if item.target <= today and (left is None or left >= item.target):
+                count += 1
+        result.reached.append((label, count))
+    return result

@@ -1,0 +1,431 @@
+"""Screening, consent, enrollment and end of study (PROTOCOL.md sections 1 and 2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from crf.choices import YES_NO
+from crf.models import ClinicalRecord, audited
+from crf.schedule import build_schedule, study_day
+from trialportal import protocol
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+
+
+class DmClassification(models.TextChoices):
+    DM = "dm", _("Dermatomyositis (2017 EULAR/ACR criteria)")
+    CADM = "cadm", _("Clinically amyopathic dermatomyositis")
+    NEITHER = "neither", _("Neither")
+
+
+class Mda5Assay(models.TextChoices):
+    LINE_BLOT = "line_blot", _("Line immunoblot")
+    ELISA = "elisa", _("ELISA")
+    CLIA = "clia", _("Chemiluminescence (CLIA)")
+    OTHER = "other", _("Other")
+
+
+class Mda5Result(models.TextChoices):
+    POSITIVE = "positive", _("Positive")
+    NEGATIVE = "negative", _("Negative")
+
+
+class Mda5Titre(models.TextChoices):
+    NEGATIVE = "neg", "-"
+    PLUS1 = "1+", "+"
+    PLUS2 = "2+", "++"
+    PLUS3 = "3+", "+++"
+    UNITS = "units", _("Quantitative (units)")
+
+
+class PregnancyTest(models.TextChoices):
+    NEGATIVE = "negative", _("Negative")
+    POSITIVE = "positive", _("Positive")
+    NOT_DONE = "not_done", _("Not done")
+
+
+class Failure(models.TextChoices):
+    """Screen-failure reasons: one per inclusion or exclusion criterion (PROTOCOL.md section 2)."""
+
+    AGE = "age", _("Age outside 18-75 years")
+    NO_DM = "no_dm", _("No dermatomyositis or clinically amyopathic DM")
+    MDA5_NEGATIVE = "mda5_negative", _("Anti-MDA5 not positive")
+    NO_RPILD = "no_rpild", _("RP-ILD not confirmed by the investigator")
+    PREGNANT = "pregnant", _("Pregnant or breastfeeding")
+    PREGNANCY_TEST = "pregnancy_test", _("Positive pregnancy test")
+    ALLERGY = "allergy", _("Severe allergy or allergy to product components")
+    INFECTION = "infection", _("Active pulmonary infection")
+    EMBOLISM = "embolism", _("Pulmonary embolism")
+    ECMO = "ecmo", _("On extracorporeal support")
+    OTHER_UNSAFE = "other_unsafe", _("Other condition judged unsafe by the investigator")
+
+
+def age_on(birth: dt.date, on: dt.date) -> int:
+    """Return the age in whole years on a date."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+@audited
+class Screening(ClinicalRecord):
+    """One screening of a person; a re-screen is a new record linked to the earlier one."""
+
+    screening_date = models.DateField(_("screening date"))
+    previous_screening = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rescreens",
+        verbose_name=_("earlier screening"),
+    )
+    # Demographics
+    date_of_birth = models.DateField(
+        _("date of birth"), help_text=_("Age at consent is computed from it.")
+    )
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    # Inclusion 2: dermatomyositis, anti-MDA5
+    dm_classification = models.CharField(
+        _("dermatomyositis classification"), max_length=8, choices=DmClassification.choices
+    )
+    mda5_assay = models.CharField(_("anti-MDA5 assay"), max_length=12, choices=Mda5Assay.choices)
+    mda5_test_date = models.DateField(_("anti-MDA5 test date"))
+    mda5_result = models.CharField(_("anti-MDA5 result"), max_length=8, choices=Mda5Result.choices)
+    mda5_titre = models.CharField(
+        _("anti-MDA5 titre"), max_length=8, choices=Mda5Titre.choices, blank=True
+    )
+    mda5_value = models.DecimalField(
+        _("anti-MDA5 value"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("When the titre is quantitative."),
+    )
+    mda5_unit = models.CharField(_("anti-MDA5 unit"), max_length=16, blank=True)
+    # Inclusion 3: RP-ILD components
+    symptom_onset_date = models.DateField(_("respiratory symptom onset"))
+    ild_diagnosis_date = models.DateField(_("ILD diagnosis date"))
+    hrct_progression = models.BooleanField(_("HRCT progression"), choices=YES_NO)
+    hrct_first_date = models.DateField(_("first HRCT date"), null=True, blank=True)
+    hrct_progression_date = models.DateField(
+        _("HRCT showing progression, date"), null=True, blank=True
+    )
+    mmrc = models.PositiveSmallIntegerField(
+        _("dyspnoea (mMRC)"),
+        validators=[MaxValueValidator(4)],
+        help_text=_("Modified Medical Research Council dyspnoea scale, 0-4."),
+    )
+    pf_ratio_first = models.PositiveSmallIntegerField(
+        _("earlier PaO2/FiO2"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(20), MaxValueValidator(700)],
+        help_text=_("mmHg"),
+    )
+    pf_ratio_first_date = models.DateField(_("earlier PaO2/FiO2 date"), null=True, blank=True)
+    pf_ratio_latest = models.PositiveSmallIntegerField(
+        _("latest PaO2/FiO2"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(20), MaxValueValidator(700)],
+        help_text=_("mmHg"),
+    )
+    pf_ratio_latest_date = models.DateField(_("latest PaO2/FiO2 date"), null=True, blank=True)
+    fvc_pct = models.PositiveSmallIntegerField(
+        _("FVC % predicted"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(5), MaxValueValidator(200)],
+        help_text=_("Leave empty if not done."),
+    )
+    dlco_pct = models.PositiveSmallIntegerField(
+        _("DLCO % predicted"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(5), MaxValueValidator(200)],
+        help_text=_("Leave empty if not done."),
+    )
+    rpild_confirmed = models.BooleanField(
+        _("investigator confirms RP-ILD"),
+        choices=YES_NO,
+        help_text=_("The investigator's judgement; the computed hint is shown beside it."),
+    )
+    # Exclusion criteria (all must be No)
+    pregnant_or_breastfeeding = models.BooleanField(_("pregnant or breastfeeding"), choices=YES_NO)
+    severe_allergy = models.BooleanField(
+        _("history of anaphylaxis or allergy to product components"), choices=YES_NO
+    )
+    active_pulmonary_infection = models.BooleanField(
+        _("active pulmonary infection"), choices=YES_NO
+    )
+    pulmonary_embolism = models.BooleanField(_("pulmonary embolism"), choices=YES_NO)
+    extracorporeal_support = models.BooleanField(
+        _("on extracorporeal support (ECMO etc.)"), choices=YES_NO
+    )
+    other_unsafe = models.BooleanField(
+        _("other condition the investigator judges unsafe"), choices=YES_NO
+    )
+    other_unsafe_text = models.TextField(_("other condition, details"), blank=True)
+    # Pregnancy test (women of childbearing potential)
+    childbearing_potential = models.BooleanField(
+        _("woman of childbearing potential"), choices=YES_NO, null=True, blank=True
+    )
+    pregnancy_test_date = models.DateField(_("pregnancy test date"), null=True, blank=True)
+    pregnancy_test_result = models.CharField(
+        _("pregnancy test result"), max_length=8, choices=PregnancyTest.choices, blank=True
+    )
+    # Computed by the service from the answers; never typed.
+    eligible = models.BooleanField(_("eligible"), default=False, editable=False)
+    failure_reasons = ArrayField(
+        models.CharField(max_length=16, choices=Failure.choices),
+        default=list,
+        blank=True,
+        editable=False,
+        verbose_name=_("screen-failure reasons"),
+    )
+
+    class Meta:
+        verbose_name = _("screening")
+        verbose_name_plural = _("screenings")
+        ordering = ["-screening_date", "-pk"]
+        constraints = [
+            # An eligible screen has no failure reason; an ineligible one has at least one.
+            models.CheckConstraint(
+                condition=Q(eligible=True, failure_reasons=[])
+                | (Q(eligible=False) & ~Q(failure_reasons=[])),
+                name="screening_eligible_iff_no_failure",
+            ),
+            # "Other condition" = Yes needs its description (PROTOCOL.md section 2).
+            models.CheckConstraint(
+                condition=~Q(other_unsafe=True, other_unsafe_text=""),
+                name="screening_other_unsafe_described",
+            ),
+            models.CheckConstraint(condition=Q(mmrc__lte=4), name="screening_mmrc_0_4"),
+        ]
+
+    def __str__(self) -> str:
+        return self.screening_number
+
+    @property
+    def screening_number(self) -> str:
+        return f"SCR-{self.pk:04d}" if self.pk else "SCR-new"
+
+    def get_absolute_url(self) -> str:
+        return reverse("enrollment:screening_detail", kwargs={"pk": self.pk})
+
+    def age_at(self, on: dt.date) -> int:
+        return age_on(self.date_of_birth, on)
+
+    @property
+    def failure_labels(self) -> list[str]:
+        labels = dict(Failure.choices)
+        return [str(labels.get(code, code)) for code in self.failure_reasons]
+
+    @property
+    def rpild_hint(self) -> bool | None:
+        """Radiological worsening within the protocol's window of symptom onset (a hint only)."""
+        if not self.hrct_progression:
+            return False
+        if self.hrct_progression_date is None or self.symptom_onset_date is None:
+            return None
+        days = (self.hrct_progression_date - self.symptom_onset_date).days
+        return 0 <= days <= protocol.RPILD_HINT_WINDOW_DAYS
+
+
+@audited
+class Consent(ClinicalRecord):
+    """Written informed consent for one screening (inclusion 4)."""
+
+    screening = models.OneToOneField(
+        Screening, on_delete=models.PROTECT, related_name="consent", verbose_name=_("screening")
+    )
+    form_version = models.CharField(
+        _("consent form version"), max_length=40, help_text=_("As printed on the form, e.g. 2.1.")
+    )
+    consented_at = models.DateTimeField(_("date and time of consent"))
+    obtained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("consent obtained by"),
+    )
+
+    class Meta:
+        verbose_name = _("informed consent")
+        verbose_name_plural = _("informed consents")
+
+    def __str__(self) -> str:
+        return f"{self.screening}: {self.form_version}"
+
+
+@audited
+class Identity(ClinicalRecord):
+    """Identifying details, if the site keeps them here: visible to site staff only."""
+
+    view_perm = "enter_data"
+
+    screening = models.OneToOneField(
+        Screening, on_delete=models.PROTECT, related_name="identity", verbose_name=_("screening")
+    )
+    full_name = models.CharField(_("full name"), max_length=100)
+    hospital_record_number = models.CharField(
+        _("hospital record number"), max_length=40, blank=True
+    )
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("identity")
+        verbose_name_plural = _("identities")
+
+    def __str__(self) -> str:
+        return str(_("identity of %(screening)s") % {"screening": self.screening})
+
+
+class StudyStatus(models.TextChoices):
+    ON_STUDY = "on_study", _("On study")
+    COMPLETED = "completed", _("Completed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    LOST = "lost", _("Lost to follow-up")
+    DIED = "died", _("Died")
+
+
+@audited
+class Participant(ClinicalRecord):
+    """An enrolled participant; known everywhere by the participant ID only."""
+
+    participant_id = models.CharField(_("participant ID"), max_length=20, unique=True)
+    number = models.PositiveIntegerField(_("enrollment number"), unique=True)
+    screening = models.OneToOneField(
+        Screening,
+        on_delete=models.PROTECT,
+        related_name="participant",
+        verbose_name=_("screening"),
+    )
+    enrollment_date = models.DateField(_("enrollment date"))
+    planned_first_dose = models.DateField(_("planned first dose"))
+    first_dose_date = models.DateField(
+        _("actual first dose"),
+        null=True,
+        blank=True,
+        help_text=_("Study day 1. Re-anchors every visit target."),
+    )
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        ordering = ["number"]
+        constraints = [
+            # The first dose cannot precede enrollment (PROTOCOL.md section 4).
+            models.CheckConstraint(
+                condition=Q(planned_first_dose__gte=models.F("enrollment_date")),
+                name="participant_planned_dose_after_enrollment",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_dose_date__isnull=True)
+                | Q(first_dose_date__gte=models.F("enrollment_date")),
+                name="participant_first_dose_after_enrollment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.participant_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("dashboards:casebook", kwargs={"participant_id": self.participant_id})
+
+    @property
+    def anchor(self) -> dt.date:
+        """Study day 1: the actual first dose once given, else the planned one."""
+        return self.first_dose_date or self.planned_first_dose
+
+    @property
+    def study_status(self) -> str:
+        exit_record = getattr(self, "exit", None)
+        if exit_record is not None and not exit_record.is_retired:
+            return exit_record.kind
+        return StudyStatus.ON_STUDY
+
+    @property
+    def study_status_label(self) -> str:
+        return str(StudyStatus(self.study_status).label)
+
+    @property
+    def is_active(self) -> bool:
+        return self.study_status == StudyStatus.ON_STUDY
+
+    def study_day_on(self, on: dt.date) -> int:
+        return study_day(self.anchor, on)
+
+    def schedule(self, done=None):
+        return build_schedule(
+            first_dose=self.anchor,
+            dosing_days=protocol.DOSING_DAYS,
+            visits=protocol.VISITS,
+            done=done,
+        )
+
+
+class ExitKind(models.TextChoices):
+    COMPLETED = StudyStatus.COMPLETED.value, StudyStatus.COMPLETED.label
+    WITHDRAWN = StudyStatus.WITHDRAWN.value, StudyStatus.WITHDRAWN.label
+    LOST = StudyStatus.LOST.value, StudyStatus.LOST.label
+    DIED = StudyStatus.DIED.value, StudyStatus.DIED.label
+
+
+class WithdrawalDecider(models.TextChoices):
+    PARTICIPANT = "participant", _("Participant")
+    INVESTIGATOR = "investigator", _("Investigator")
+    SPONSOR = "sponsor", _("Sponsor")
+    ETHICS = "ethics", _("Ethics committee")
+    OTHER = "other", _("Other")
+
+
+@audited
+class StudyExit(ClinicalRecord):
+    """How and when a participant left the study. All their data stays."""
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.PROTECT, related_name="exit", verbose_name=_("participant")
+    )
+    kind = models.CharField(_("status"), max_length=12, choices=ExitKind.choices)
+    exit_date = models.DateField(_("date"))
+    decided_by = models.CharField(
+        _("withdrawal decided by"), max_length=12, choices=WithdrawalDecider.choices, blank=True
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    followup_permitted = models.BooleanField(
+        _("follow-up data may still be collected"), choices=YES_NO, null=True, blank=True
+    )
+    last_contact_date = models.DateField(_("last contact"), null=True, blank=True)
+    death_cause = models.TextField(_("cause of death"), blank=True)
+
+    class Meta:
+        verbose_name = _("study exit")
+        verbose_name_plural = _("study exits")
+        constraints = [
+            # A withdrawal records who decided, why, and whether follow-up may continue.
+            models.CheckConstraint(
+                condition=~Q(kind="withdrawn")
+                | (~Q(decided_by="") & ~Q(reason="") & Q(followup_permitted__isnull=False)),
+                name="exit_withdrawal_complete",
+            ),
+            # A death records its cause.
+            models.CheckConstraint(
+                condition=~Q(kind="died") | ~Q(death_cause=""), name="exit_death_has_cause"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant}: {self.get_kind_display()}"

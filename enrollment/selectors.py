@@ -1,0 +1,23 @@
+"""Reads of screening and enrollment for pages and reports."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from enrollment.models import Participant, Screening
+
+
+def screening_log() -> QuerySet[Screening]:
+    """Every screening with what the log shows, in one query."""
+    return Screening.objects.select_related(
+        "consent", "participant", "previous_screening"
+    ).order_by("-screening_date", "-pk")
+
+
+def participants() -> QuerySet[Participant]:
+    """Every participant with their screening and exit, in one query."""
+    return Participant.objects.select_related("screening", "exit").order_by("number")
+
+
+def participant_by_id(participant_id: str) -> Participant:
+    return participants().get(participant_id=participant_id)

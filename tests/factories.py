@@ -1,0 +1,134 @@
+"""Factories that document a valid record; tests change only what they are about."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from enrollment import services
+from enrollment.models import Consent, Participant, Screening
+
+
+def screening_answers(**changes) -> dict:
+    """Answers of an eligible screen, as model field values."""
+    today = timezone.localdate()
+    answers = {
+        "screening_date": today - dt.timedelta(days=2),
+        "date_of_birth": dt.date(today.year - 52, 3, 14),
+        "sex": "F",
+        "dm_classification": "cadm",
+        "mda5_assay": "line_blot",
+        "mda5_test_date": today - dt.timedelta(days=10),
+        "mda5_result": "positive",
+        "mda5_titre": "3+",
+        "mda5_value": None,
+        "mda5_unit": "",
+        "symptom_onset_date": today - dt.timedelta(days=60),
+        "ild_diagnosis_date": today - dt.timedelta(days=40),
+        "hrct_progression": True,
+        "hrct_first_date": today - dt.timedelta(days=40),
+        "hrct_progression_date": today - dt.timedelta(days=5),
+        "mmrc": 3,
+        "pf_ratio_first": 280,
+        "pf_ratio_first_date": today - dt.timedelta(days=30),
+        "pf_ratio_latest": 190,
+        "pf_ratio_latest_date": today - dt.timedelta(days=3),
+        "fvc_pct": 62,
+        "dlco_pct": 41,
+        "rpild_confirmed": True,
+        "pregnant_or_breastfeeding": False,
+        "severe_allergy": False,
+        "active_pulmonary_infection": False,
+        "pulmonary_embolism": False,
+        "extracorporeal_support": False,
+        "other_unsafe": False,
+        "other_unsafe_text": "",
+        "childbearing_potential": False,
+        "pregnancy_test_date": None,
+        "pregnancy_test_result": "",
+    }
+    answers.update(changes)
+    return answers
+
+
+def screening_form_data(**changes) -> dict:
+    """The same answers as a browser posts them."""
+    data = {}
+    for name, value in screening_answers(**changes).items():
+        if value is None:
+            data[name] = ""
+        elif isinstance(value, bool):
+            data[name] = "True" if value else "False"
+        elif isinstance(value, dt.date):
+            data[name] = value.isoformat()
+        else:
+            data[name] = str(value)
+    return data
+
+
+def make_screening(actor, **changes) -> Screening:
+    return services.screening_save(screening=Screening(**screening_answers(**changes)), actor=actor)
+
+
+def make_consent(screening: Screening, actor, *, at: dt.datetime | None = None) -> Consent:
+    at = at or timezone.make_aware(
+        dt.datetime.combine(screening.screening_date - dt.timedelta(days=1), dt.time(9, 30))
+    )
+    return services.consent_save(
+        consent=Consent(
+            screening=screening, form_version="2.1", consented_at=at, obtained_by=actor
+        ),
+        actor=actor,
+    )
+
+
+def make_participant(actor, *, first_dose: dt.date | None = None, **changes) -> Participant:
+    """Screen, consent and enroll; with a past first dose, everything is dated before it."""
+    today = timezone.localdate()
+    first_dose = first_dose or today + dt.timedelta(days=2)
+    changes.setdefault("screening_date", min(today, first_dose) - dt.timedelta(days=2))
+    screening = make_screening(actor, **changes)
+    make_consent(screening, actor)
+    participant = services.participant_enroll(
+        screening=screening,
+        enrollment_date=screening.screening_date,
+        planned_first_dose=first_dose,
+        actor=actor,
+    )
+    if first_dose <= today:
+        participant.first_dose_date = first_dose
+        participant = services.participant_update(
+            participant=participant,
+            actor=actor,
+            expected_version=participant.version,
+            reason="first dose given",
+        )
+    return participant
+
+
+def bulk_participants(actor, count: int) -> None:
+    """Insert many participants at once, for query-count tests (bypasses the cap on purpose)."""
+    today = timezone.localdate()
+    screenings = Screening.objects.bulk_create(
+        [
+            Screening(**screening_answers(), eligible=True, created_by=actor, updated_by=actor)
+            for _ in range(count)
+        ]
+    )
+    first_doses = [today - dt.timedelta(days=n % 400) for n in range(count)]
+    Participant.objects.bulk_create(
+        [
+            Participant(
+                participant_id=f"BULK-{n:05d}",
+                number=10_000 + n,
+                screening=screening,
+                enrollment_date=first_doses[n] - dt.timedelta(days=1),
+                planned_first_dose=first_doses[n],
+                first_dose_date=first_doses[n],
+                created_by=actor,
+                updated_by=actor,
+            )
+            for n, screening in enumerate(screenings)
+        ]
+    )

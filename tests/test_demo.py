@@ -1,0 +1,46 @@
+"""The demo loader: idempotent, realistic, and never with DEBUG off."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from dashboards.selectors import consort
+from enrollment.models import Participant, Screening
+
+pytestmark = pytest.mark.django_db
+
+
+def test_load_demo_twice_changes_nothing(settings):
+    settings.DEBUG = True
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    counts = (Screening.objects.count(), Participant.objects.count())
+    versions = sorted(Participant.objects.values_list("participant_id", "version"))
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    assert (Screening.objects.count(), Participant.objects.count()) == counts
+    assert sorted(Participant.objects.values_list("participant_id", "version")) == versions
+
+
+def test_the_demo_trial_has_participants_at_every_stage(settings):
+    settings.DEBUG = True
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    flow = consort(timezone.localdate())
+    assert flow.screens == 11
+    assert flow.failed == 2  # three failed screens; one person was re-screened and enrolled
+    assert flow.rescreens == 1
+    assert flow.enrolled == 8
+    assert flow.enrolled < flow.cap  # room to try screening and enrolling
+    assert (flow.withdrawn, flow.died) == (1, 1)
+    participants = list(Participant.objects.all())
+    days = sorted(p.study_day_on(timezone.localdate()) for p in participants)
+    assert any(1 <= day <= 14 for day in days), "someone is mid-dosing"
+    assert any(day > 90 for day in days), "someone is in long-term follow-up"
+
+
+def test_load_demo_refuses_without_debug(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("load_demo")
