@@ -29,7 +29,7 @@ def test_study_day_one_is_the_first_dose_and_there_is_no_day_zero():
 
 
 def test_the_schedule_has_fourteen_dosing_days_and_the_protocol_visits():
-    by_code, items = schedule()
+    _, items = schedule()
     doses = [item for item in items if item.kind == "dose"]
     assert [dose.study_day for dose in doses] == list(range(1, 15))
     assert doses[-1].target == dt.date(2026, 3, 15)
