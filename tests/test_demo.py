@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -14,17 +16,17 @@ pytestmark = pytest.mark.django_db
 
 def test_load_demo_twice_changes_nothing(settings):
     settings.DEBUG = True
-    call_command("load_demo", stdout=open("/dev/null", "w"))
+    call_command("load_demo", stdout=io.StringIO())
     counts = (Screening.objects.count(), Participant.objects.count())
     versions = sorted(Participant.objects.values_list("participant_id", "version"))
-    call_command("load_demo", stdout=open("/dev/null", "w"))
+    call_command("load_demo", stdout=io.StringIO())
     assert (Screening.objects.count(), Participant.objects.count()) == counts
     assert sorted(Participant.objects.values_list("participant_id", "version")) == versions
 
 
 def test_the_demo_trial_has_participants_at_every_stage(settings):
     settings.DEBUG = True
-    call_command("load_demo", stdout=open("/dev/null", "w"))
+    call_command("load_demo", stdout=io.StringIO())
     flow = consort(timezone.localdate())
     assert flow.screens == 11
     assert flow.failed == 2  # three failed screens; one person was re-screened and enrolled
