@@ -22,6 +22,10 @@ class ClinicalRecordForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            # Radio buttons need no "---------" choice: nothing ticked already means no answer.
+            if isinstance(field.widget, forms.RadioSelect) and hasattr(field, "choices"):
+                field.choices = [choice for choice in field.choices if choice[0] not in ("", None)]
         instance: ClinicalRecord = self.instance
         if instance.pk is None:
             del self.fields["version"]

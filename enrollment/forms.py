@@ -107,13 +107,13 @@ class ScreeningForm(ClinicalRecordForm):
 
     def __init__(self, *args, rpild_hint=None, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk is None:
-            self.fields["screening_date"].initial = timezone.localdate()
+        if self.instance.pk is None and not self.initial.get("screening_date"):
+            self.initial["screening_date"] = timezone.localdate()
         self.fields["childbearing_potential"].help_text = _("Women only.")
         self.fields["pregnancy_test_result"].help_text = _(
             "Required for women of childbearing potential."
         )
-        hint = _hint_html(rpild_hint)
+        hint = _hint_html(rpild_hint) if self.instance.pk else ""
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(

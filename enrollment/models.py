@@ -229,6 +229,10 @@ class Screening(ClinicalRecord):
         return age_on(self.date_of_birth, on)
 
     @property
+    def age_at_screening(self) -> int:
+        return self.age_at(self.screening_date)
+
+    @property
     def failure_labels(self) -> list[str]:
         labels = dict(Failure.choices)
         return [str(labels.get(code, code)) for code in self.failure_reasons]

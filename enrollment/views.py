@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access import can, require
@@ -116,12 +117,16 @@ def screening_detail(request, pk: int):
     can_enter = can(request.user, Perm.ENTER_DATA)
     identity = Identity.objects.filter(screening=screening).first() if can_enter else None
     refusal = services.enrollment_refusal(screening)
+    consent = getattr(screening, "consent", None)
     return render(
         request,
         "enrollment/screening_detail.html",
         {
             "screening": screening,
-            "consent": getattr(screening, "consent", None),
+            "consent": consent,
+            "age_at_consent": (
+                screening.age_at(timezone.localdate(consent.consented_at)) if consent else None
+            ),
             "participant": getattr(screening, "participant", None),
             "identity": identity,
             "can_enter": can_enter,
