@@ -9,6 +9,7 @@ from accounts.roles import Perm
 # (label, url name, permission needed or None for any signed-in user)
 NAVIGATION = [
     (_("Home"), "home", None),
+    (_("Dosing today"), "dosing:today", Perm.VIEW_DATA),
     (_("Participants"), "dashboards:participant_list", Perm.VIEW_DATA),
     (_("Screening"), "enrollment:screening_list", Perm.VIEW_DATA),
     (_("Study flow"), "dashboards:consort", Perm.VIEW_DATA),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pghistory
 import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -61,6 +62,14 @@ class ClinicalRecord(models.Model):
         related_name="+",
         verbose_name=_("updated by"),
     )
+    soft_range_fields = ArrayField(
+        models.CharField(max_length=64),
+        default=list,
+        blank=True,
+        editable=False,
+        verbose_name=_("unusual values confirmed"),
+        help_text=_("Fields whose value lies outside the usual range, confirmed by the user."),
+    )
     retired_at = models.DateTimeField(_("entered in error at"), null=True, blank=True)
     retired_reason = models.TextField(_("reason entered in error"), blank=True)
 
@@ -69,7 +78,14 @@ class ClinicalRecord(models.Model):
 
     # Fields that describe the record's bookkeeping rather than clinical content; the history
     # page shows them as who/when, not as changed values.
-    BOOKKEEPING_FIELDS = ("version", "created_at", "created_by", "updated_at", "updated_by")
+    BOOKKEEPING_FIELDS = (
+        "version",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+        "soft_range_fields",
+    )
 
     class Meta:
         abstract = True

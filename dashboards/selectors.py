@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from crf.schedule import ScheduleItem, next_due
+from dosing import selectors as dosing_selectors
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Failure, Participant, StudyStatus
 from trialportal import protocol
@@ -23,8 +24,11 @@ class ParticipantRow:
 def participant_rows(today: dt.date) -> list[ParticipantRow]:
     """The participant list: one query whatever the number of participants."""
     rows = []
+    doses = dosing_selectors.doses_by_participant()
     for participant in enrollment_selectors.participants():
-        schedule = participant.schedule()
+        schedule = participant.schedule(
+            done=dosing_selectors.done_mapping(doses.get(participant.pk, {}))
+        )
         active = participant.is_active
         rows.append(
             ParticipantRow(
@@ -48,6 +52,7 @@ class Consort:
     enrolled: int = 0
     cap: int = protocol.ENROLLMENT_CAP
     dosed: int = 0
+    all_doses: int = 0
     reached: list[tuple[str, int]] = field(default_factory=list)
     withdrawn: int = 0
     lost: int = 0
@@ -88,6 +93,8 @@ def consort(today: dt.date) -> Consort:
     participants = list(enrollment_selectors.participants())
     result.enrolled = len(participants)
     result.dosed = sum(1 for p in participants if p.first_dose_date)
+    compliance = dosing_selectors.compliance_by_participant(today, participants)
+    result.all_doses = sum(1 for c in compliance.values() if c.given == protocol.DOSING_DAYS)
     statuses = Counter(p.study_status for p in participants)
     result.withdrawn = statuses[StudyStatus.WITHDRAWN]
     result.lost = statuses[StudyStatus.LOST]

@@ -4,6 +4,7 @@ from django.utils import timezone
 from accounts.access import can, require
 from accounts.roles import Perm
 from dashboards import selectors
+from dosing import selectors as dosing_selectors
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Identity, StudyExit
 
@@ -34,7 +35,8 @@ def casebook(request, participant_id: str):
     today = timezone.localdate()
     can_enter = can(request.user, Perm.ENTER_DATA)
     screening = participant.screening
-    schedule = participant.schedule()
+    doses = dosing_selectors.doses_by_participant([participant.pk]).get(participant.pk, {})
+    schedule = participant.schedule(done=dosing_selectors.done_mapping(doses))
     study_exit = StudyExit.objects.filter(participant=participant).first()
     return render(
         request,
@@ -46,7 +48,8 @@ def casebook(request, participant_id: str):
             "identity": Identity.objects.filter(screening=screening).first() if can_enter else None,
             "study_exit": study_exit,
             "visits": [item for item in schedule if item.kind == "visit"],
-            "doses": [item for item in schedule if item.kind == "dose"],
+            "dose_grid": dosing_selectors.dose_grid(participant, doses, today),
+            "compliance": dosing_selectors.compliance_for(participant, doses, today),
             "study_day": participant.study_day_on(today),
             "today": today,
             "can_enter": can_enter,

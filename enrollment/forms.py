@@ -148,7 +148,7 @@ class ScreeningForm(ClinicalRecordForm):
                 _("Pregnancy test"),
                 _row("childbearing_potential", "pregnancy_test_date", "pregnancy_test_result"),
             ),
-            *(["version", "reason_for_change"] if self.instance.pk else []),
+            *self.tail_fields,
         )
 
     def clean(self):

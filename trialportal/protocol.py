@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_noop
 
+from crf.editchecks import Range
 from crf.schedule import Anchor, VisitDef
 
 STUDY_ID = "NCT06919380"
@@ -95,3 +96,42 @@ VISITS: tuple[VisitDef, ...] = (
         forms=("vitals", "oxygenation", "labs", "pft", "hrct", "survival", "end_of_study"),
     ),
 )
+
+# Section 4: the dose. The investigator's brochure gives the dose; these defaults are what the
+# dose form proposes, and a different recorded value needs a reason.
+DOSE_PARTICLES_DEFAULT = 200_000_000  # 2.0 x 10^8 particles per nebulization
+DOSE_VOLUME_ML_DEFAULT = 3.0
+# An inhalation desaturation: SpO2 falls by at least this many points, or ends below the floor.
+DESATURATION_DROP = 4
+DESATURATION_FLOOR = 88
+# Doses not recorded by this hour (site time) are reminded to the coordinators.
+DOSE_REMINDER_HOUR = 16
+
+# Section 9: edit-check ranges. Soft: accepted once the user confirms, and flagged for the
+# monitor. Hard: rejected.
+RANGES = {
+    "temperature": Range(soft=(35.0, 40.5), hard=(30, 45), unit="°C"),
+    "heart_rate": Range(soft=(40, 150), hard=(20, 250), unit="/min"),
+    "resp_rate": Range(soft=(8, 40), hard=(4, 80), unit="/min"),
+    "sbp": Range(soft=(80, 200), hard=(40, 300), unit="mmHg"),
+    "dbp": Range(soft=(40, 120), hard=(20, 200), unit="mmHg"),
+    "spo2": Range(soft=(80, 100), hard=(50, 100), unit="%"),
+    "fio2": Range(soft=(0.21, 1.0), hard=(0.21, 1.0), unit=""),
+    "o2_flow": Range(soft=(0, 60), hard=(0, 80), unit="L/min"),
+    "pao2": Range(soft=(40, 300), hard=(20, 700), unit="mmHg"),
+    "paco2": Range(soft=(25, 60), hard=(10, 150), unit="mmHg"),
+    "ph": Range(soft=(7.20, 7.55), hard=(6.8, 7.8), unit=""),
+    "ferritin": Range(soft=(10, 20000), hard=(0, 100000), unit="ng/mL"),
+    "ldh": Range(soft=(100, 1000), hard=(20, 10000), unit="U/L"),
+    "crp": Range(soft=(0, 200), hard=(0, 500), unit="mg/L"),
+    "kl6": Range(soft=(100, 5000), hard=(0, 50000), unit="U/mL"),
+    "lymphocytes": Range(soft=(0.2, 4), hard=(0, 50), unit="10^9/L"),
+    "ck": Range(soft=(20, 2000), hard=(0, 100000), unit="U/L"),
+    "fvc_l": Range(soft=(0.5, 6), hard=(0.2, 9), unit="L"),
+    "fvc_pct": Range(soft=(30, 130), hard=(5, 200), unit="%"),
+    "dlco_pct": Range(soft=(15, 130), hard=(5, 200), unit="%"),
+    "six_mwd": Range(soft=(50, 700), hard=(0, 1000), unit="m"),
+    "weight": Range(soft=(35, 150), hard=(20, 300), unit="kg"),
+    "height": Range(soft=(140, 200), hard=(100, 230), unit="cm"),
+    "dose_volume": Range(soft=(1, 10), hard=(0.5, 20), unit="mL"),
+}

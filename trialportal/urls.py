@@ -14,6 +14,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("", include("crf.urls")),
     path("", include("enrollment.urls")),
+    path("", include("dosing.urls")),
     path("", include("dashboards.urls")),
 ]
 

@@ -20,7 +20,7 @@ def test_the_participant_list_issues_a_fixed_number_of_queries(
 ):
     bulk_participants(coordinator, count)
     client = client_for(coordinator)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = client.get("/participants/")
     assert response.status_code == 200
     assert response.content.decode().count("BULK-") >= count
@@ -34,7 +34,7 @@ def test_the_screening_log_issues_a_fixed_number_of_queries(
     client = client_for(coordinator)
     with django_assert_max_num_queries(9):
         assert client.get("/screening/").status_code == 200
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         assert client.get("/consort/").status_code == 200
 
 

@@ -1,0 +1,211 @@
+"""Reads of the nebulization log: today's doses, the dose grid and compliance (one selector)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+from crf.schedule import date_of_study_day
+from dosing.models import DoseRecord, Given
+from enrollment import selectors as enrollment_selectors
+from enrollment.models import Participant
+from trialportal import protocol
+
+
+def doses_by_participant(participant_ids=None) -> dict[int, dict[int, DoseRecord]]:
+    """Current (not entered-in-error) dose records, by participant pk and study day: one query."""
+    doses = DoseRecord.objects.filter(retired_at__isnull=True)
+    if participant_ids is not None:
+        doses = doses.filter(participant_id__in=participant_ids)
+    result: dict[int, dict[int, DoseRecord]] = defaultdict(dict)
+    for dose in doses.order_by("participant_id", "study_day"):
+        result[dose.participant_id][dose.study_day] = dose
+    return result
+
+
+def done_mapping(doses: dict[int, DoseRecord]) -> dict[str, dt.date]:
+    """Schedule codes of the dosing days that have a record (given or not)."""
+    return {f"dose-{day}": dose.dose_date for day, dose in doses.items()}
+
+
+def _last_dosing_date(participant: Participant, today: dt.date) -> dt.date:
+    """The last day doses are due: today, or the day the participant left the study."""
+    study_exit = getattr(participant, "exit", None)
+    if study_exit is not None and not study_exit.is_retired:
+        return min(today, study_exit.exit_date)
+    return today
+
+
+@dataclass
+class Interruption:
+    day: int
+    given: str
+    reason: str
+
+
+@dataclass
+class Compliance:
+    due: int = 0
+    given: int = 0  # in full or partly
+    full: int = 0
+    partial: int = 0
+    not_given: int = 0
+    missed: list[int] = field(default_factory=list)  # due days with no record at all
+    total_particles: int = 0
+    interruptions: list[Interruption] = field(default_factory=list)
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.given / self.due) if self.due else None
+
+    @property
+    def full_course(self) -> bool:
+        return self.full == protocol.DOSING_DAYS
+
+
+def compliance_for(
+    participant: Participant, doses: dict[int, DoseRecord], today: dt.date
+) -> Compliance:
+    """Doses given / doses due to date; a day is due once it has passed (or is recorded)."""
+    result = Compliance()
+    last = _last_dosing_date(participant, today)
+    for day in range(1, protocol.DOSING_DAYS + 1):
+        on = date_of_study_day(participant.anchor, day)
+        dose = doses.get(day)
+        if dose is None:
+            if on < last:
+                result.due += 1
+                result.missed.append(day)
+            continue
+        result.due += 1
+        if dose.given == Given.YES:
+            result.full += 1
+        elif dose.given == Given.PARTIAL:
+            result.partial += 1
+        else:
+            result.not_given += 1
+        if dose.counts_as_given:
+            result.given += 1
+            result.total_particles += dose.dose_particles or 0
+        if dose.given != Given.YES:
+            reason = dose.get_not_given_reason_display()
+            if dose.not_given_text:
+                reason = f"{reason}: {dose.not_given_text}"
+            result.interruptions.append(Interruption(day, dose.get_given_display(), reason))
+    return result
+
+
+def compliance_by_participant(
+    today: dt.date, participants: list[Participant] | None = None
+) -> dict[int, Compliance]:
+    """Compliance of every participant (or of those given): two queries, one if given."""
+    if participants is None:
+        participants = list(enrollment_selectors.participants())
+    doses = doses_by_participant([p.pk for p in participants])
+    return {p.pk: compliance_for(p, doses.get(p.pk, {}), today) for p in participants}
+
+
+@dataclass
+class StudyCompliance:
+    participants: int
+    due: int
+    given: int
+    full_courses: int
+    total_particles: int
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.given / self.due) if self.due else None
+
+
+def study_compliance(today: dt.date) -> StudyCompliance:
+    by_participant = compliance_by_participant(today)
+    values = list(by_participant.values())
+    return StudyCompliance(
+        participants=sum(1 for c in values if c.due),
+        due=sum(c.due for c in values),
+        given=sum(c.given for c in values),
+        full_courses=sum(1 for c in values if c.full_course),
+        total_particles=sum(c.total_particles for c in values),
+    )
+
+
+@dataclass
+class DoseCell:
+    day: int
+    date: dt.date
+    state: str  # yes, partial, no, missed, due, upcoming
+    label: str
+    dose: DoseRecord | None
+    events: bool
+
+
+CELL_LABELS = {
+    "yes": _("given"),
+    "partial": _("partly given"),
+    "no": _("not given"),
+    "missed": _("missed: no record"),
+    "due": _("due today"),
+    "upcoming": _("upcoming"),
+}
+
+
+def dose_grid(
+    participant: Participant, doses: dict[int, DoseRecord], today: dt.date
+) -> list[DoseCell]:
+    """The 14 dosing days of a participant with their state."""
+    cells = []
+    last = _last_dosing_date(participant, today)
+    for day in range(1, protocol.DOSING_DAYS + 1):
+        on = date_of_study_day(participant.anchor, day)
+        dose = doses.get(day)
+        if dose is not None:
+            state = dose.given
+        elif on > last:
+            state = "upcoming"
+        elif on == today:
+            state = "due"
+        else:
+            state = "missed"
+        cells.append(
+            DoseCell(
+                day, on, state, str(CELL_LABELS[state]), dose, bool(dose and dose.inhalation_events)
+            )
+        )
+    return cells
+
+
+@dataclass
+class TodayRow:
+    participant: Participant
+    study_day: int
+    today_dose: DoseRecord | None
+    missed: list[int]
+
+    @property
+    def in_dosing(self) -> bool:
+        return 1 <= self.study_day <= protocol.DOSING_DAYS
+
+
+def today_rows(today: dt.date) -> list[TodayRow]:
+    """Every participant on study whose dosing is under way or has missed days: two queries."""
+    participants = [p for p in enrollment_selectors.participants() if p.is_active]
+    doses = doses_by_participant([p.pk for p in participants])
+    rows = []
+    for participant in participants:
+        day = participant.study_day_on(today)
+        compliance = compliance_for(participant, doses.get(participant.pk, {}), today)
+        if not 1 <= day <= protocol.DOSING_DAYS and not compliance.missed:
+            continue
+        rows.append(
+            TodayRow(
+                participant=participant,
+                study_day=day,
+                today_dose=doses.get(participant.pk, {}).get(day),
+                missed=compliance.missed,
+            )
+        )
+    return rows
