@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from crf.services import record_create
+from dosing.models import DoseRecord
+from dosing.services import dose_record
 from enrollment import services
 from enrollment.models import Consent, Identity, Screening, StudyExit
+from trialportal import protocol
 
 
 @dataclass
@@ -25,13 +30,17 @@ class DemoPerson:
     exit: dict | None = None
     name: str | None = None  # fictitious, to show the identity record
     rescreen_of: int | None = None  # index of an earlier person in DEMO_PEOPLE
+    # Dosing days that deviate: day -> dict of DoseRecord fields; None means no record (missed).
+    doses: dict = field(default_factory=dict)
 
 
 DEMO_PEOPLE = [
     DemoPerson(
         (1969, 5, 2), "F", 330, {"mda5_titre": "3+", "pf_ratio_latest": 168}, name="Chen Xiaoyu"
     ),
-    DemoPerson((1975, 9, 18), "M", 200, {"mda5_titre": "2+", "pf_ratio_latest": 214}),
+    DemoPerson(
+        (1975, 9, 18), "M", 200, {"mda5_titre": "2+", "pf_ratio_latest": 214}, doses={7: None}
+    ),
     DemoPerson(
         (1958, 1, 30),
         "M",
@@ -58,6 +67,16 @@ DEMO_PEOPLE = [
             "reason": "Moved to another province for family reasons",
             "followup_permitted": True,
         },
+        doses={
+            9: {
+                "given": "partial",
+                "not_given_reason": "intolerance",
+                "not_given_text": "Cough, stopped after 10 min",
+                "ev_cough": True,
+                "dose_particles": 80_000_000,
+            },
+            10: {"given": "no", "not_given_reason": "refused"},
+        },
     ),
     # Screen failures.
     DemoPerson((1972, 6, 12), "M", None, {"mda5_result": "negative", "mda5_titre": "neg"}),
@@ -69,9 +88,36 @@ DEMO_PEOPLE = [
         {"extracorporeal_support": True, "rpild_confirmed": False, "pf_ratio_latest": 62},
     ),
     # Re-screened after the infection was treated, then enrolled.
-    DemoPerson((1990, 2, 3), "F", 26, {"mda5_titre": "3+", "pf_ratio_latest": 188}, rescreen_of=6),
+    DemoPerson(
+        (1990, 2, 3),
+        "F",
+        26,
+        {"mda5_titre": "3+", "pf_ratio_latest": 188},
+        rescreen_of=6,
+        doses={
+            3: {
+                "pre_spo2": 93,
+                "post_spo2": 87,
+                "ev_notes": "SpO2 87 % at 20 min, back to 92 % with O2 4 L/min",
+            }
+        },
+    ),
     DemoPerson((1978, 4, 15), "M", 9, {"mda5_titre": "3+", "pf_ratio_latest": 176}),
-    DemoPerson((1986, 12, 1), "F", 4, {"mda5_titre": "2+", "pf_ratio_latest": 205}),
+    DemoPerson(
+        (1986, 12, 1),
+        "F",
+        4,
+        {"mda5_titre": "2+", "pf_ratio_latest": 205},
+        doses={
+            3: {
+                "given": "partial",
+                "not_given_reason": "intolerance",
+                "not_given_text": "Chest tightness",
+                "ev_dyspnoea": True,
+                "dose_particles": 120_000_000,
+            }
+        },
+    ),
 ]
 
 
@@ -171,6 +217,7 @@ def demo_trial_load() -> bool:
             expected_version=participant.version,
             reason="First dose given as planned.",
         )
+        _load_doses(person, participant, coordinator, today, index)
         if person.exit:
             details = dict(person.exit)
             days = details.pop("days_after_first_dose")
@@ -183,3 +230,67 @@ def demo_trial_load() -> bool:
                 actor=investigator,
             )
     return True
+
+
+POST_MEASURES = (
+    "post_spo2",
+    "post_hr",
+    "post_rr",
+    "post_sbp",
+    "post_dbp",
+    "post_o2_flow",
+    "post_fio2",
+)
+
+
+def _load_doses(person: DemoPerson, participant, actor, today: dt.date, seed: int) -> None:
+    """Doses up to yesterday (today's stays due), or up to the day the participant left."""
+    rng = random.Random(seed)  # noqa: S311  (demo vitals, reproducible on purpose)
+    first = participant.first_dose_date
+    last_day = (today - first).days  # yesterday's study day
+    if person.exit:
+        last_day = min(last_day, person.exit["days_after_first_dose"])
+    for day in range(1, min(protocol.DOSING_DAYS, last_day) + 1):
+        deviation = person.doses.get(day, {})
+        if deviation is None:
+            continue  # no record at all: shows as missed
+        spo2 = rng.randint(90, 96)
+        values = {
+            "participant": participant,
+            "study_day": day,
+            "dose_date": first + dt.timedelta(days=day - 1),
+            "given": "yes",
+            "start_time": dt.time(9, rng.choice((0, 10, 20, 30))),
+            "dose_particles": protocol.DOSE_PARTICLES_DEFAULT,
+            "volume_ml": protocol.DOSE_VOLUME_ML_DEFAULT,
+            "nebulizer_type": "mesh",
+            "device_id": "NEB-0" + str(1 + seed % 3),
+            "product_lot": "EXO-P1-2026-0" + str(10 + day // 8),
+            "administered_by": "Nurse Huang Li",
+            "pre_spo2": spo2,
+            "pre_hr": rng.randint(78, 104),
+            "pre_rr": rng.randint(18, 26),
+            "pre_sbp": rng.randint(112, 138),
+            "pre_dbp": rng.randint(66, 84),
+            "pre_o2_device": "nasal_cannula",
+            "pre_o2_flow": Decimal(3),
+            "pre_fio2": Decimal("0.33"),
+            "post_spo2": spo2 + rng.choice((-1, 0, 1)),
+            "post_hr": rng.randint(76, 102),
+            "post_rr": rng.randint(18, 25),
+            "post_sbp": rng.randint(110, 136),
+            "post_dbp": rng.randint(64, 82),
+            "post_o2_device": "nasal_cannula",
+            "post_o2_flow": Decimal(3),
+            "post_fio2": Decimal("0.33"),
+        }
+        values.update(deviation)
+        if values["given"] == "no":
+            # Nothing was nebulized: no times, no dose, no post-dose measurements.
+            values.update(start_time=None, dose_particles=None, volume_ml=None, post_o2_device="")
+            values.update({name: None for name in POST_MEASURES})
+        else:
+            start = values["start_time"]
+            minutes = 10 if values["given"] == "partial" else 20
+            values["end_time"] = dt.time(start.hour, start.minute + minutes)
+        dose_record(dose=DoseRecord(**values), actor=actor)

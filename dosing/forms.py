@@ -104,6 +104,16 @@ class DoseForm(ClinicalRecordForm):
         super().__init__(*args, **kwargs)
         self.participant = participant
         self.fields["study_day"].widget.attrs.update(min=1, max=protocol.DOSING_DAYS)
+        for name in ("pre_fio2", "post_fio2"):
+            # Accept a percentage (e.g. 33) as well as a fraction; clean_<name> converts it.
+            model_field = self.fields[name]
+            self.fields[name] = forms.DecimalField(
+                label=model_field.label,
+                help_text=model_field.help_text,
+                required=False,
+                max_digits=5,
+                decimal_places=2,
+            )
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(

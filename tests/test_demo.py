@@ -46,3 +46,18 @@ def test_load_demo_refuses_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError):
         call_command("load_demo")
+
+
+def test_the_demo_trial_has_dose_records_with_deviations(settings):
+    from dosing.models import DoseRecord
+    from dosing.selectors import compliance_by_participant
+
+    settings.DEBUG = True
+    call_command("load_demo", stdout=io.StringIO())
+    doses = DoseRecord.objects.all()
+    assert doses.filter(given="partial").count() >= 2
+    assert doses.filter(given="no").count() >= 2
+    assert any(dose.desaturation_computed for dose in doses)
+    compliance = compliance_by_participant(timezone.localdate())
+    assert any(c.missed for c in compliance.values()), "one day has no record at all"
+    assert sum(1 for c in compliance.values() if c.due and not c.missed and not c.interruptions) >= 3
