@@ -36,7 +36,18 @@ class DemoPerson:
 
 DEMO_PEOPLE = [
     DemoPerson(
-        (1969, 5, 2), "F", 330, {"mda5_titre": "3+", "pf_ratio_latest": 168}, name="Chen Xiaoyu"
+        (1969, 5, 2),
+        "F",
+        330,
+        {"mda5_titre": "3+", "pf_ratio_latest": 168},
+        name="Chen Xiaoyu",
+        doses={
+            4: {
+                "given": "no",
+                "not_given_reason": "unavailable",
+                "not_given_text": "Lot released a day late",
+            }
+        },
     ),
     DemoPerson(
         (1975, 9, 18), "M", 200, {"mda5_titre": "2+", "pf_ratio_latest": 214}, doses={7: None}
