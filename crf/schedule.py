@@ -37,6 +37,7 @@ class ItemState(StrEnum):
     OPEN = "open"  # today is inside the window
     DONE = "done"
     PASSED = "passed"  # the window closed without a record
+    NOT_EXPECTED = "not_expected"  # after the participant left the study
 
 
 ITEM_STATE_LABELS = {
@@ -44,6 +45,7 @@ ITEM_STATE_LABELS = {
     ItemState.OPEN: _("due now"),
     ItemState.DONE: _("done"),
     ItemState.PASSED: _("window passed"),
+    ItemState.NOT_EXPECTED: _("not expected"),
 }
 
 
@@ -58,17 +60,20 @@ class ScheduleItem:
     study_day: int
     done_on: dt.date | None = None
 
-    def state(self, today: dt.date) -> ItemState:
+    def state(self, today: dt.date, end: dt.date | None = None) -> ItemState:
+        """The item's state today; `end` is the last day anything is expected, if any."""
         if self.done_on is not None:
             return ItemState.DONE
+        if end is not None and self.earliest > end:
+            return ItemState.NOT_EXPECTED
         if today < self.earliest:
             return ItemState.UPCOMING
         if today <= self.latest:
             return ItemState.OPEN
         return ItemState.PASSED
 
-    def state_label(self, today: dt.date) -> str:
-        return str(ITEM_STATE_LABELS[self.state(today)])
+    def state_label(self, today: dt.date, end: dt.date | None = None) -> str:
+        return str(ITEM_STATE_LABELS[self.state(today, end)])
 
     def in_window(self, on: dt.date) -> bool:
         return self.earliest <= on <= self.latest

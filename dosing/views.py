@@ -62,13 +62,15 @@ def dose_new(request, participant_id: str):
     dose = DoseRecord(participant=participant)
     form = DoseForm(request.POST or None, instance=dose, participant=participant)
     if request.method != "POST":
-        form.initial.update(
-            study_day=day,
-            dose_date=form.expected_date(day) if 1 <= day <= protocol.DOSING_DAYS else None,
-            dose_particles=protocol.DOSE_PARTICLES_DEFAULT,
-            volume_ml=protocol.DOSE_VOLUME_ML_DEFAULT,
-            **{name: getattr(previous, name) for name in CARRIED_OVER if previous},
-        )
+        initial = {
+            "study_day": day,
+            "dose_date": form.expected_date(day) if 1 <= day <= protocol.DOSING_DAYS else None,
+            "dose_particles": protocol.DOSE_PARTICLES_DEFAULT,
+            "volume_ml": protocol.DOSE_VOLUME_ML_DEFAULT,
+        }
+        if previous is not None:
+            initial.update({name: getattr(previous, name) for name in CARRIED_OVER})
+        form.initial.update(initial)
     return edit_record(
         request,
         form=form,

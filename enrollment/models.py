@@ -58,13 +58,13 @@ class PregnancyTest(models.TextChoices):
 class Failure(models.TextChoices):
     """Screen-failure reasons: one per inclusion or exclusion criterion (PROTOCOL.md section 2)."""
 
-    AGE = "age", _("Age outside 18-75 years")
+    AGE = "age", _("Age at consent outside the protocol range")
     NO_DM = "no_dm", _("No dermatomyositis or clinically amyopathic DM")
     MDA5_NEGATIVE = "mda5_negative", _("Anti-MDA5 not positive")
     NO_RPILD = "no_rpild", _("RP-ILD not confirmed by the investigator")
     PREGNANT = "pregnant", _("Pregnant or breastfeeding")
     PREGNANCY_TEST = "pregnancy_test", _("Positive pregnancy test")
-    ALLERGY = "allergy", _("Severe allergy or allergy to product components")
+    ALLERGY = "allergy", _("History of anaphylaxis or allergy to product components")
     INFECTION = "infection", _("Active pulmonary infection")
     EMBOLISM = "embolism", _("Pulmonary embolism")
     ECMO = "ecmo", _("On extracorporeal support")
@@ -160,7 +160,7 @@ class Screening(ClinicalRecord):
     rpild_confirmed = models.BooleanField(
         _("investigator confirms RP-ILD"),
         choices=YES_NO,
-        help_text=_("The investigator's judgement; the computed hint is shown beside it."),
+        help_text=_("The investigator's judgement; the computed hint is shown with it."),
     )
     # Exclusion criteria (all must be No)
     pregnant_or_breastfeeding = models.BooleanField(_("pregnant or breastfeeding"), choices=YES_NO)
@@ -369,6 +369,16 @@ class Participant(ClinicalRecord):
     def is_active(self) -> bool:
         return self.study_status == StudyStatus.ON_STUDY
 
+    @property
+    def expected_until(self) -> dt.date | None:
+        """The last day data is expected, or None while the participant is followed."""
+        exit_record = getattr(self, "exit", None)
+        if exit_record is None or exit_record.is_retired:
+            return None
+        if exit_record.kind == StudyStatus.WITHDRAWN and exit_record.followup_permitted:
+            return None
+        return exit_record.exit_date
+
     def study_day_on(self, on: dt.date) -> int:
         return study_day(self.anchor, on)
 
@@ -404,7 +414,7 @@ class StudyExit(ClinicalRecord):
         Participant, on_delete=models.PROTECT, related_name="exit", verbose_name=_("participant")
     )
     kind = models.CharField(_("status"), max_length=12, choices=ExitKind.choices)
-    exit_date = models.DateField(_("date"))
+    exit_date = models.DateField(_("date of this status"))
     decided_by = models.CharField(
         _("withdrawal decided by"), max_length=12, choices=WithdrawalDecider.choices, blank=True
     )

@@ -70,7 +70,7 @@ def enrollment_refusal(screening: Screening) -> str | None:
             "pid": screening.participant.participant_id
         }
     if not screening.eligible:
-        return _("This screen is not eligible: %(reasons)s.") % {
+        return _("This screening is not eligible: %(reasons)s.") % {
             "reasons": "; ".join(screening.failure_labels)
         }
     if getattr(screening, "consent", None) is None or screening.consent.is_retired:

@@ -80,3 +80,10 @@ def test_states_follow_the_window():
     assert by_code["dose-1"].state(dt.date(2026, 3, 20)) == ItemState.DONE
     assert next_due(items, dt.date(2026, 3, 16)).code == "day14"
     assert next_due(items, dt.date(2026, 3, 2)).code == "baseline"
+
+
+def test_nothing_is_expected_after_the_last_expected_day():
+    by_code, _ = schedule()
+    month3 = by_code["month3"]
+    assert month3.state(dt.date(2026, 6, 20), end=dt.date(2026, 4, 1)) == ItemState.NOT_EXPECTED
+    assert month3.state(dt.date(2026, 6, 20), end=None) == ItemState.PASSED

@@ -169,3 +169,23 @@ def test_the_casebook_links_every_form_to_its_history(client_for, coordinator):
     assert participant.screening.history_url() in html
     assert participant.screening.consent.history_url() in html
     assert participant.history_url() in html
+
+
+def test_after_a_death_later_visits_are_not_expected(client_for, coordinator):
+    from enrollment.models import StudyExit
+    from enrollment.services import study_exit_save
+
+    participant = make_participant(coordinator, first_dose=timezone.localdate() - dt.timedelta(days=40))
+    study_exit_save(
+        study_exit=StudyExit(
+            participant=participant,
+            kind="died",
+            exit_date=participant.anchor + dt.timedelta(days=20),
+            death_cause="respiratory failure",
+        ),
+        actor=coordinator,
+    )
+    participant.refresh_from_db()
+    assert participant.expected_until == participant.anchor + dt.timedelta(days=20)
+    html = client_for(coordinator).get(participant.get_absolute_url()).content.decode()
+    assert html.count("not expected") >= 5  # day 28 onwards

@@ -328,3 +328,21 @@ def test_a_correction_after_submission_needs_a_reason_and_shows_in_the_history(
 def test_roles_without_data_entry_cannot_record_doses(request, client_for, participant, persona):
     client = client_for(request.getfixturevalue(persona))
     assert post_dose(client, participant, 2).status_code == 403
+
+
+def test_a_new_dose_form_proposes_the_date_dose_and_yesterdays_device(client_for, coordinator, participant):
+    make_dose(participant, coordinator, 1, device_id="NEB-03", product_lot="LOT-9", volume_ml=4)
+    response = client_for(coordinator).get(f"/dosing/{participant.participant_id}/new/")
+    assert response.status_code == 200
+    initial = response.context["form"].initial
+    assert initial["study_day"] == 2
+    assert initial["dose_date"] == participant.anchor + dt.timedelta(days=1)
+    assert initial["dose_particles"] == protocol.DOSE_PARTICLES_DEFAULT
+    assert (initial["device_id"], initial["product_lot"], initial["volume_ml"]) == ("NEB-03", "LOT-9", 4)
+
+
+def test_opening_a_recorded_day_as_new_goes_to_its_record(client_for, coordinator, participant):
+    dose = make_dose(participant, coordinator, 1)
+    response = client_for(coordinator).get(f"/dosing/{participant.participant_id}/new/?day=1")
+    assert response.status_code == 302
+    assert response["Location"] == dose.get_absolute_url()

@@ -40,7 +40,7 @@ def test_an_ineligible_screen_shows_every_reason(client_for, coordinator):
     response = post_screening(client, rpild_confirmed="False", severe_allergy="True")
     page = client.get(response["Location"]).content.decode()
     assert "RP-ILD not confirmed by the investigator" in page
-    assert "Severe allergy or allergy to product components" in page
+    assert "History of anaphylaxis or allergy to product components" in page
 
 
 def test_a_date_of_birth_in_the_future_is_refused_and_the_input_kept(client_for, coordinator):
@@ -163,7 +163,7 @@ def test_an_ineligible_screen_cannot_be_enrolled(client_for, coordinator):
     response = client_for(coordinator).post(
         f"/screening/{screening.pk}/enroll/", enroll_data(screening)
     )
-    assert "This screen is not eligible: Pulmonary embolism." in response.content.decode()
+    assert "This screening is not eligible: Pulmonary embolism." in response.content.decode()
     assert not Participant.objects.exists()
 
 
