@@ -36,7 +36,7 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Person"), {"fields": ("display_name", "first_name", "last_name", "email")}),
-        (_("Access"), {"fields": ("is_active", "groups")}),
+        (_("Access"), {"fields": ("is_active", "groups", "is_principal_investigator")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     list_display = ("username", "display_name", "email", "is_active", "last_login")

@@ -11,6 +11,7 @@ NAVIGATION = [
     (_("Home"), "home", None),
     (_("Dosing today"), "dosing:today", Perm.VIEW_DATA),
     (_("Participants"), "dashboards:participant_list", Perm.VIEW_DATA),
+    (_("Safety"), "safety:dashboard", Perm.VIEW_DATA),
     (_("Screening"), "enrollment:screening_list", Perm.VIEW_DATA),
     (_("Study flow"), "dashboards:consort", Perm.VIEW_DATA),
     (_("Users"), "admin:accounts_user_changelist", Perm.MANAGE_USERS),
@@ -26,7 +27,9 @@ def navigation(request):
         for label, name, perm in NAVIGATION
         if perm is None or can(user, perm)
     ]
-    return {"nav_items": items}
+    from crf.notifications import unread_count
+
+    return {"nav_items": items, "unread_notifications": unread_count(user)}
 
 
 def _is_active(path: str, url: str) -> bool:

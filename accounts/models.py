@@ -16,6 +16,12 @@ class User(AbstractUser):
         help_text=_("Full name as printed beside signatures and in the audit trail."),
     )
 
+    is_principal_investigator = models.BooleanField(
+        _("principal investigator"),
+        default=False,
+        help_text=_("Receives escalations: overdue SAE reports and stopping rules."),
+    )
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         verbose_name = _("user")

@@ -123,3 +123,47 @@ class ClinicalRecord(models.Model):
         raise RecordDeletionRefused(
             _("Clinical records cannot be deleted; mark the record as entered in error instead.")
         )
+
+
+class Notification(models.Model):
+    """An alert or reminder to one person: in the in-app inbox and, once, by email.
+
+    `key` is unique: it names the event and the recipient (e.g. "sae:12:v3:user:5"), so a task
+    that runs twice, or two workers, never notify twice.
+    """
+
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    email = models.EmailField(
+        _("email"), blank=True, help_text=_("For contacts without an account.")
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+        constraints = [
+            # Someone receives it: an account or an email address.
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False) | ~models.Q(email=""),
+                name="notification_has_recipient",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

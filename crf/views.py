@@ -5,13 +5,14 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access import require
 from accounts.roles import Perm
 from crf import selectors, services
 from crf.forms import ClinicalRecordForm, RetireForm
-from crf.models import ClinicalRecord
+from crf.models import ClinicalRecord, Notification
 
 
 def record_history(request, label: str, pk: int):
@@ -110,3 +111,18 @@ def edit_record(
     ctx = {"form": form, "record": record, "allow_draft": save is None}
     ctx.update(context or {})
     return render(request, template, ctx)
+
+
+def inbox(request):
+    """The signed-in user's notifications, newest first."""
+    notifications = Notification.objects.filter(recipient=request.user)[:200]
+    return render(request, "crf/inbox.html", {"notifications": notifications})
+
+
+def inbox_open(request, pk: int):
+    """Mark a notification read and go to what it is about."""
+    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    if request.method == "POST":
+        Notification.objects.filter(pk=pk, read_at__isnull=True).update(read_at=timezone.now())
+        return redirect(notification.url or "crf:inbox")
+    return redirect("crf:inbox")

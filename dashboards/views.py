@@ -5,6 +5,7 @@ from accounts.access import can, require
 from accounts.roles import Perm
 from dashboards import selectors
 from dosing import selectors as dosing_selectors
+from safety import selectors as safety_selectors
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Identity, StudyExit
 
@@ -50,6 +51,9 @@ def casebook(request, participant_id: str):
             "visits": [item for item in schedule if item.kind == "visit"],
             "dose_grid": dosing_selectors.dose_grid(participant, doses, today),
             "compliance": dosing_selectors.compliance_for(participant, doses, today),
+            "adverse_events": list(
+                safety_selectors.adverse_events().filter(participant=participant)
+            ),
             "study_day": participant.study_day_on(today),
             "today": today,
             "can_enter": can_enter,

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from urllib.parse import urlencode
+
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +41,18 @@ def today(request):
     )
 
 
+def _ae_links(dose: DoseRecord) -> list[tuple[str, str]]:
+    """For each inhalation event, a link that opens an adverse event prefilled from it."""
+    base = reverse("safety:ae_new", kwargs={"participant_id": dose.participant.participant_id})
+    return [
+        (
+            label,
+            f"{base}?{urlencode({'term': term, 'onset': dose.dose_date.isoformat(), 'verbatim': label})}",
+        )
+        for label, term in dose.inhalation_events
+    ]
+
+
 def _after_save(request, dose: DoseRecord):
     events = dose.inhalation_events
     if events:
@@ -46,7 +61,7 @@ def _after_save(request, dose: DoseRecord):
             _("Inhalation event on day %(day)s: %(events)s. Report it as an adverse event.")
             % {"day": dose.study_day, "events": ", ".join(label for label, _term in events)},
         )
-    return dose.participant.get_absolute_url()
+    return dose.get_absolute_url() if events else dose.participant.get_absolute_url()
 
 
 def dose_new(request, participant_id: str):
@@ -101,6 +116,6 @@ def dose_edit(request, participant_id: str, day: int):
             % {"pid": participant.participant_id, "day": day},
             "back_url": participant.get_absolute_url(),
             "back_label": participant.participant_id,
-            "inhalation_events": dose.inhalation_events,
+            "ae_links": _ae_links(dose),
         },
     )

@@ -508,6 +508,8 @@ class StudyExitForm(ClinicalRecordForm):
         if contact and on and contact > on:
             self.add_error(
                 "last_contact_date",
-                ValidationError(_("Last contact cannot be after the date of this status."), code="order"),
+                ValidationError(
+                    _("Last contact cannot be after the date of this status."), code="order"
+                ),
             )
         return data

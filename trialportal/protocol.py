@@ -135,3 +135,22 @@ RANGES = {
     "height": Range(soft=(140, 200), hard=(100, 230), unit="cm"),
     "dose_volume": Range(soft=(1, 10), hard=(0.5, 20), unit="mL"),
 }
+
+# Section 6: adverse events.
+# Reports of a serious event: initial report to the sponsor and ethics committee within 24 hours
+# of awareness; SUSAR expedited report within 7 days (fatal or life-threatening) or 15 days.
+SAE_INITIAL_REPORT_HOURS = 24
+SUSAR_FATAL_DAYS = 7
+SUSAR_OTHER_DAYS = 15
+# The primary-endpoint window: from the first dose to this many days after the last dose.
+AE_WINDOW_DAYS_AFTER_LAST_DOSE = 30
+# Email addresses outside the portal that receive every SAE alert (sponsor pharmacovigilance).
+SAFETY_CONTACT_EMAILS: tuple[str, ...] = ("pv@sponsor.example.org",)
+# Stopping rules (they alert, never block data entry).
+STOP_RELATED_GRADE = 4  # any grade >= 4 AE at least possibly related
+STOP_CLUSTER_GRADE = 3  # >= 2 participants with the same grade >= 3 related AE
+STOP_CLUSTER_PARTICIPANTS = 2
+STOP_AIRWAY_TERMS = ("Anaphylaxis", "Bronchospasm")  # needing intubation (grade >= 4) ...
+STOP_AIRWAY_HOURS = 24  # ... within this many hours of a dose
+INDIVIDUAL_STOP_GRADE = 3  # a participant's grade >= 3 related AE stops their dosing
+INDIVIDUAL_STOP_TERMS = ("Allergic reaction", "Anaphylaxis")  # hypersensitivity

@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "safety.context_processors.stopping_alerts",
             ],
         },
     },
@@ -257,6 +258,12 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on.")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "trialportal@localhost")
+# The address users reach the portal at, for links in emails.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+if not SITE_URL.startswith(("http://", "https://")):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"SITE_URL={SITE_URL!r} must start with http:// or https://.")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Audit trail --------------------------------------------------------------------------------
@@ -281,6 +288,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ops.tasks.heartbeat", "schedule": 60.0},
+    # Overdue SAE and SUSAR reports escalate to the principal investigator.
+    "sae-clock-scan": {"task": "safety.tasks.sae_clock_scan", "schedule": 300.0},
 }
 # /health/ reports unhealthy when the last worker heartbeat is older than this.
 HEARTBEAT_MAX_AGE = timedelta(minutes=3)

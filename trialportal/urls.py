@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("crf.urls")),
     path("", include("enrollment.urls")),
     path("", include("dosing.urls")),
+    path("", include("safety.urls")),
     path("", include("dashboards.urls")),
 ]
 

@@ -20,7 +20,7 @@ def test_the_participant_list_issues_a_fixed_number_of_queries(
 ):
     bulk_participants(coordinator, count)
     client = client_for(coordinator)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(11):
         response = client.get("/participants/")
     assert response.status_code == 200
     assert response.content.decode().count("BULK-") >= count
@@ -32,9 +32,9 @@ def test_the_screening_log_issues_a_fixed_number_of_queries(
 ):
     bulk_participants(coordinator, count)
     client = client_for(coordinator)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(11):
         assert client.get("/screening/").status_code == 200
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(12):
         assert client.get("/consort/").status_code == 200
 
 
@@ -175,7 +175,9 @@ def test_after_a_death_later_visits_are_not_expected(client_for, coordinator):
     from enrollment.models import StudyExit
     from enrollment.services import study_exit_save
 
-    participant = make_participant(coordinator, first_dose=timezone.localdate() - dt.timedelta(days=40))
+    participant = make_participant(
+        coordinator, first_dose=timezone.localdate() - dt.timedelta(days=40)
+    )
     study_exit_save(
         study_exit=StudyExit(
             participant=participant,

@@ -330,7 +330,9 @@ def test_roles_without_data_entry_cannot_record_doses(request, client_for, parti
     assert post_dose(client, participant, 2).status_code == 403
 
 
-def test_a_new_dose_form_proposes_the_date_dose_and_yesterdays_device(client_for, coordinator, participant):
+def test_a_new_dose_form_proposes_the_date_dose_and_yesterdays_device(
+    client_for, coordinator, participant
+):
     make_dose(participant, coordinator, 1, device_id="NEB-03", product_lot="LOT-9", volume_ml=4)
     response = client_for(coordinator).get(f"/dosing/{participant.participant_id}/new/")
     assert response.status_code == 200
@@ -338,7 +340,11 @@ def test_a_new_dose_form_proposes_the_date_dose_and_yesterdays_device(client_for
     assert initial["study_day"] == 2
     assert initial["dose_date"] == participant.anchor + dt.timedelta(days=1)
     assert initial["dose_particles"] == protocol.DOSE_PARTICLES_DEFAULT
-    assert (initial["device_id"], initial["product_lot"], initial["volume_ml"]) == ("NEB-03", "LOT-9", 4)
+    assert (initial["device_id"], initial["product_lot"], initial["volume_ml"]) == (
+        "NEB-03",
+        "LOT-9",
+        4,
+    )
 
 
 def test_opening_a_recorded_day_as_new_goes_to_its_record(client_for, coordinator, participant):

@@ -1,0 +1,66 @@
+"""Notifications: written once per key, shown in the inbox, emailed once."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crf.models import Notification
+
+logger = logging.getLogger("trialportal.notifications")
+
+
+def notification_create(
+    *, key: str, kind: str, subject: str, body: str, url: str = "", recipient=None, email: str = ""
+) -> Notification:
+    """Return the notification with this key, creating it the first time (race-safe)."""
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(
+                key=key,
+                kind=kind,
+                subject=subject,
+                body=body,
+                url=url,
+                recipient=recipient,
+                email=email,
+            )
+    except IntegrityError:
+        # Another run or worker wrote it first: the unique key makes this a no-op.
+        return Notification.objects.get(key=key)
+
+
+def notification_email(*, notification_id: int) -> bool:
+    """Email the notification unless it was emailed already; return whether this call sent it."""
+    # Claim the row first: of two concurrent calls only one sees emailed_at empty.
+    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
+    if claimed != 1:
+        return False
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    address = notification.email or (notification.recipient.email if notification.recipient else "")
+    if not address:
+        return False
+    link = f"\n\n{settings.SITE_URL.rstrip('/')}{notification.url}" if notification.url else ""
+    try:
+        send_mail(
+            subject=f"[trialportal] {notification.subject}",
+            message=notification.body + link,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[address],
+        )
+    except Exception:
+        # Release the claim so a retry sends it.
+        Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+        raise
+    logger.info("emailed notification=%s to=%s", notification.key, address)
+    return True
+
+
+def unread_count(user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

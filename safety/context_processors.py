@@ -1,0 +1,9 @@
+from safety.services import open_alerts
+
+
+def stopping_alerts(request):
+    """Unacknowledged stopping-rule alerts: a banner on every page (one query)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"stopping_alerts": list(open_alerts()[:5])}

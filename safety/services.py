@@ -1,0 +1,287 @@
+"""Writes of adverse events, their assessment, follow-ups, reports and stopping-rule alerts."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.roles import Role
+from crf.notifications import notification_create, notification_email
+from crf.services import record_create, record_save, record_update
+from dosing.selectors import doses_by_participant
+from enrollment.models import Participant
+from safety import clocks as safety_clocks
+from safety import stopping
+from safety.models import AdverseEvent, AeFollowUp, Outcome, SafetyReport, StoppingRuleAlert
+from trialportal import protocol
+
+
+def _check_grade(term, grade: int, field: str = "grade") -> None:
+    if grade not in term.grades:
+        raise ValidationError(
+            {
+                field: _("%(term)s has grades %(grades)s only.")
+                % {"term": term.term, "grades": ", ".join(map(str, term.grades))}
+            },
+            code="grade_not_defined",
+        )
+
+
+def _enqueue_side_effects(ae: AdverseEvent) -> None:
+    """After commit: the SAE alert (for a serious event) and the stopping-rule check."""
+    from safety import tasks
+
+    ae_id, version, serious = ae.pk, ae.version, ae.serious
+    if serious:
+        transaction.on_commit(lambda: tasks.sae_alert.delay(ae_id, version))
+    transaction.on_commit(lambda: tasks.stopping_rules_check.delay())
+
+
+@transaction.atomic
+def adverse_event_report(
+    *, ae: AdverseEvent, actor, expected_version: int | None = None, reason: str = ""
+) -> AdverseEvent:
+    """Report (or correct) an adverse event; the investigator assesses it separately."""
+    _check_grade(ae.term, ae.grade)
+    participant = Participant.objects.select_for_update(of=("self",)).get(pk=ae.participant_id)
+    if participant.first_dose_date is None or ae.onset_date < participant.first_dose_date:
+        raise ValidationError(
+            {
+                "onset_date": _(
+                    "Onset before the first dose (%(date)s) is medical history, not an "
+                    "adverse event."
+                )
+                % {"date": participant.first_dose_date or _("not given yet")}
+            },
+            code="before_first_dose",
+        )
+    if ae.pk is None:
+        # AESPID: the next number of this participant, under the participant's row lock.
+        last = AdverseEvent.objects.filter(participant=participant).aggregate(n=Max("number"))["n"]
+        ae.number = (last or 0) + 1
+        if ae.awareness_at is None:
+            ae.awareness_at = timezone.now()
+    ae = record_save(record=ae, actor=actor, expected_version=expected_version, reason=reason)
+    _enqueue_side_effects(ae)
+    return ae
+
+
+@transaction.atomic
+def adverse_event_assess(
+    *, ae: AdverseEvent, actor, expected_version: int, reason: str = ""
+) -> AdverseEvent:
+    """Record the investigator's assessment: grade confirmed, causality, expectedness."""
+    _check_grade(ae.term, ae.grade)
+    ae.assessed_by = actor
+    ae.assessed_at = timezone.now()
+    ae = record_update(
+        record=ae,
+        actor=actor,
+        expected_version=expected_version,
+        reason=reason or _("Investigator's assessment."),
+    )
+    _enqueue_side_effects(ae)
+    return ae
+
+
+@transaction.atomic
+def ae_follow_up_add(*, follow_up: AeFollowUp, actor) -> AeFollowUp:
+    """Record a change of grade; a grade 5 follow-up makes the outcome fatal."""
+    ae = (
+        AdverseEvent.objects.select_for_update(of=("self",))
+        .select_related("term")
+        .get(pk=follow_up.adverse_event_id)
+    )
+    _check_grade(ae.term, follow_up.grade)
+    if follow_up.on_date < ae.onset_date:
+        raise ValidationError(
+            {"on_date": _("A follow-up cannot precede the onset.")}, code="before_onset"
+        )
+    follow_up = record_create(record=follow_up, actor=actor)
+    if follow_up.grade == 5 and ae.outcome != Outcome.FATAL:
+        ae.outcome = Outcome.FATAL
+        ae.death_date = follow_up.on_date
+        ae.ongoing = False
+        ae.end_date = follow_up.on_date
+        ae = record_update(
+            record=ae,
+            actor=actor,
+            expected_version=ae.version,
+            reason=_("Grade 5 follow-up: fatal outcome."),
+        )
+    _enqueue_side_effects(ae)
+    return follow_up
+
+
+@transaction.atomic
+def safety_report_add(*, report: SafetyReport, actor) -> SafetyReport:
+    """Record a report sent to the sponsor, ethics committee or regulator."""
+    if report.sent_at > timezone.now():
+        raise ValidationError(
+            {"sent_at": _("A report cannot be sent in the future.")}, code="future"
+        )
+    return record_create(record=report, actor=actor)
+
+
+# --- Notifications --------------------------------------------------------------------------------
+
+
+def _users(*, role: Role | None = None, pi: bool = False):
+    users = get_user_model().objects.filter(is_active=True)
+    if pi:
+        users = users.filter(is_principal_investigator=True)
+    if role is not None:
+        users = users.filter(groups__name=role)
+    return users.distinct()
+
+
+def _notify_and_email(
+    *, key: str, kind: str, subject: str, body: str, url: str, recipients, emails=()
+):
+    notifications = [
+        notification_create(
+            key=f"{key}:user:{user.pk}",
+            kind=kind,
+            subject=subject,
+            body=body,
+            url=url,
+            recipient=user,
+        )
+        for user in recipients
+    ]
+    notifications += [
+        notification_create(
+            key=f"{key}:email:{email}", kind=kind, subject=subject, body=body, url=url, email=email
+        )
+        for email in emails
+    ]
+    sent = 0
+    for notification in notifications:
+        if notification.emailed_at is None and notification_email(notification_id=notification.pk):
+            sent += 1
+    return sent
+
+
+def sae_alert_send(*, ae_id: int, version: int) -> int:
+    """Alert investigators and the safety contacts of a serious event, once per AE version."""
+    ae = AdverseEvent.objects.select_related("participant", "term").get(pk=ae_id)
+    if not ae.serious or ae.is_retired:
+        return 0
+    subject = _("SAE %(pid)s AE %(n)s: %(term)s, grade %(grade)s") % {
+        "pid": ae.participant.participant_id,
+        "n": ae.number,
+        "term": ae.term_label,
+        "grade": ae.worst_grade,
+    }
+    body = _(
+        "A serious adverse event was saved (version %(version)s).\nParticipant: %(pid)s\n"
+        "Term: %(term)s\n"
+        "Onset: %(onset)s\nCriteria: %(criteria)s\nOutcome: %(outcome)s\n"
+        "Initial report due within %(hours)s hours of awareness (%(aware)s)."
+    ) % {
+        "version": version,
+        "pid": ae.participant.participant_id,
+        "term": ae.term_label,
+        "onset": ae.onset_date,
+        "criteria": ", ".join(ae.criteria_labels),
+        "outcome": ae.get_outcome_display(),
+        "hours": protocol.SAE_INITIAL_REPORT_HOURS,
+        "aware": timezone.localtime(ae.awareness_at).strftime("%Y-%m-%d %H:%M"),
+    }
+    return _notify_and_email(
+        key=f"sae:{ae.pk}:v{version}",
+        kind="sae",
+        subject=subject,
+        body=body,
+        url=ae.get_absolute_url(),
+        recipients=_users(role=Role.INVESTIGATOR),
+        emails=protocol.SAFETY_CONTACT_EMAILS,
+    )
+
+
+def sae_clock_scan(*, now=None) -> int:
+    """Escalate every overdue SAE or SUSAR report to the principal investigator, once per clock."""
+    now = now or timezone.now()
+    sent = 0
+    events = (
+        AdverseEvent.objects.filter(serious=True, retired_at__isnull=True)
+        .select_related("participant", "term")
+        .prefetch_related("reports", "follow_ups")
+    )
+    for ae in events:
+        for clock in safety_clocks.clocks(ae, list(ae.reports.all())):
+            if clock.reported_at is None and clock.overdue(now):
+                sent += _notify_and_email(
+                    key=f"clock-overdue:{ae.pk}:{clock.code}",
+                    kind="clock_overdue",
+                    subject=_("Overdue: %(clock)s for %(pid)s AE %(n)s")
+                    % {"clock": clock.label, "pid": ae.participant.participant_id, "n": ae.number},
+                    body=_("The report was due at %(due)s and is not recorded as sent.")
+                    % {"due": timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")},
+                    url=ae.get_absolute_url(),
+                    recipients=_users(pi=True),
+                )
+    return sent
+
+
+def stopping_rules_check() -> list[StoppingRuleAlert]:
+    """Evaluate the stopping rules; record and announce each newly met one."""
+    events = list(
+        AdverseEvent.objects.filter(retired_at__isnull=True)
+        .select_related("participant", "term")
+        .prefetch_related("follow_ups")
+    )
+    doses = {pid: list(days.values()) for pid, days in doses_by_participant().items()}
+    new_alerts = []
+    for hit in stopping.evaluate(events, doses):
+        alert, created = StoppingRuleAlert.objects.get_or_create(
+            key=hit.key,
+            defaults={
+                "rule": hit.rule,
+                "message": hit.message,
+                "participant_id": hit.participant_id,
+                "study_wide": hit.study_wide,
+            },
+        )
+        if not created:
+            continue
+        new_alerts.append(alert)
+        recipients = (
+            _users(pi=True) | _users(role=Role.MONITOR) | _users(role=Role.DSMB)
+            if hit.study_wide
+            else _users(pi=True) | _users(role=Role.INVESTIGATOR)
+        )
+        _notify_and_email(
+            key=f"stopping:{alert.key}",
+            kind="stopping_rule",
+            subject=_("Stopping rule met") if hit.study_wide else _("Individual stopping rule met"),
+            body=hit.message,
+            url="/safety/",
+            recipients=recipients.distinct(),
+        )
+    return new_alerts
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: StoppingRuleAlert, actor, comment: str) -> StoppingRuleAlert:
+    """An investigator acknowledges a stopping-rule alert with a comment; the banner goes."""
+    comment = comment.strip()
+    if not comment:
+        raise ValidationError({"comment": _("Say what was decided.")}, code="required")
+    updated = StoppingRuleAlert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+        acknowledged_by=actor, acknowledged_at=timezone.now(), comment=comment
+    )
+    if updated != 1:
+        raise ValidationError(_("This alert was acknowledged already."), code="already")
+    alert.refresh_from_db()
+    return alert
+
+
+def open_alerts():
+    return StoppingRuleAlert.objects.filter(acknowledged_at__isnull=True).select_related(
+        "participant"
+    )

@@ -1,0 +1,288 @@
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.access import can, require
+from accounts.roles import Perm
+from crf.views import edit_record
+from enrollment import selectors as enrollment_selectors
+from safety import selectors, services
+from safety.clocks import clocks
+from safety.forms import (
+    AcknowledgeForm,
+    AdverseEventForm,
+    AssessmentForm,
+    FollowUpForm,
+    SafetyReportForm,
+    grade_choices,
+    term_choices,
+)
+from safety.models import AdverseEvent, AeFollowUp, CtcaeTerm, SafetyReport, StoppingRuleAlert
+from trialportal import protocol
+
+
+def _ae(request, pk: int, perm: Perm) -> AdverseEvent:
+    """Return the adverse event or 404, after the role check (the app's access helper)."""
+    require(request, perm)
+    return get_object_or_404(selectors.adverse_events(), pk=pk)
+
+
+def dashboard(request):
+    require(request, Perm.VIEW_DATA)
+    filters = selectors.Filters.from_query(request.GET)
+    data = selectors.dashboard(filters)
+    return render(
+        request,
+        "safety/dashboard.html",
+        {
+            "data": data,
+            "filters": filters,
+            "query": request.GET.urlencode(),
+            "grades": range(1, 6),
+            "days": range(selectors.TIMELINE_FIRST_DAY, selectors.TIMELINE_LAST_DAY + 1),
+            "timeline": _timeline_geometry(),
+            "window_days": protocol.AE_WINDOW_DAYS_AFTER_LAST_DOSE,
+            "alerts": StoppingRuleAlert.objects.select_related("acknowledged_by", "participant")[
+                :50
+            ],
+            "can_assess": can(request.user, Perm.ASSESS_AE),
+            "participant_ids": [row.participant.participant_id for row in data.rows],
+        },
+    )
+
+
+def _timeline_geometry() -> dict:
+    first, last = selectors.TIMELINE_FIRST_DAY, selectors.TIMELINE_LAST_DAY
+    width, left = 640, 10
+    step = (width - 2 * left) / (last - first)
+    return {
+        "width": width,
+        "x": {day: round(left + (day - first) * step, 1) for day in range(first, last + 1)},
+        "step": round(step, 1),
+        "dose_x": round(left + (1 - first) * step, 1),
+        "dose_width": round(protocol.DOSING_DAYS * step, 1),
+    }
+
+
+def export_csv(request):
+    """The filtered adverse events as CSV, one row per event, with coded values and labels."""
+    require(request, Perm.VIEW_DATA)
+    events = selectors.Filters.from_query(request.GET).apply(list(selectors.adverse_events()))
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+    header = [
+        "USUBJID", "AESPID", "AETERM", "AEDECOD", "AEBODSYS", "AELLTCD", "AESTDTC", "AEENDTC",
+        "AETOXGR", "AETOXGR_WORST", "AESER", "AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG",
+        "AESMIE", "AEREL", "AERELNST", "AEEXPECTED", "SUSAR", "AEACN", "AEOUT", "ASSESSED_BY",
+        "ASSESSED_AT",
+    ]  # fmt: skip
+
+    def yn(value):
+        return {True: "Y", False: "N"}.get(value, "")
+
+    def rows():
+        yield writer.writerow(header)
+        for ae in events:
+            yield writer.writerow(
+                [
+                    f"{protocol.STUDY_ID}-{ae.participant.participant_id}",
+                    ae.number,
+                    ae.verbatim_term,
+                    ae.term_label,
+                    ae.term.soc,
+                    ae.term.meddra_code,
+                    ae.onset_date.isoformat(),
+                    ae.end_date.isoformat() if ae.end_date else "",
+                    ae.grade,
+                    ae.worst_grade,
+                    yn(ae.serious),
+                    yn(ae.sae_death),
+                    yn(ae.sae_life_threatening),
+                    yn(ae.sae_hospitalisation),
+                    yn(ae.sae_disability),
+                    yn(ae.sae_congenital),
+                    yn(ae.sae_important),
+                    ae.rel_study_drug,
+                    ae.rel_background,
+                    yn(ae.expected),
+                    yn(ae.susar),
+                    ae.action_taken,
+                    ae.outcome,
+                    ae.assessed_by.username if ae.assessed_by else "",
+                    timezone.localtime(ae.assessed_at).isoformat() if ae.assessed_at else "",
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="adverse-events-{stamp}.csv"'
+    return response
+
+
+def ae_new(request, participant_id: str):
+    require(request, Perm.ENTER_DATA)
+    participant = get_object_or_404(
+        enrollment_selectors.participants(), participant_id=participant_id
+    )
+    ae = AdverseEvent(participant=participant)
+    form = AdverseEventForm(request.POST or None, instance=ae, participant=participant)
+    if request.method != "POST":
+        # Opened from an inhalation event of the dosing log: prefill what is known.
+        term = CtcaeTerm.objects.filter(term=request.GET.get("term", "")).first()
+        onset = request.GET.get("onset")
+        form.initial.update(
+            {
+                "verbatim_term": request.GET.get("verbatim", ""),
+                "term": term.pk if term else None,
+                "onset_date": onset or None,
+            }
+        )
+        if term:
+            form.fields["grade"].choices = grade_choices(term)
+    return edit_record(
+        request,
+        form=form,
+        save=lambda obj, **kw: services.adverse_event_report(ae=obj, **kw),
+        success_url=lambda obj: obj.get_absolute_url(),
+        context={
+            "title": _("Report an adverse event for %(pid)s") % {"pid": participant.participant_id},
+            "back_url": participant.get_absolute_url(),
+            "back_label": participant.participant_id,
+        },
+    )
+
+
+def ae_edit(request, pk: int):
+    ae = _ae(request, pk, Perm.ENTER_DATA)
+    form = AdverseEventForm(request.POST or None, instance=ae, participant=ae.participant)
+    return edit_record(
+        request,
+        form=form,
+        save=lambda obj, **kw: services.adverse_event_report(ae=obj, **kw),
+        success_url=lambda obj: obj.get_absolute_url(),
+        context={"title": str(ae), "back_url": ae.get_absolute_url()},
+    )
+
+
+def ae_detail(request, pk: int):
+    ae = _ae(request, pk, Perm.VIEW_DATA)
+    return render(
+        request,
+        "safety/ae_detail.html",
+        {
+            "ae": ae,
+            "history": ae.grade_history(),
+            "clocks": [
+                (clock, clock.state(timezone.now())) for clock in clocks(ae, list(ae.reports.all()))
+            ],
+            "reports": list(ae.reports.all()),
+            "follow_ups": list(ae.follow_ups.all()),
+            "can_enter": can(request.user, Perm.ENTER_DATA),
+            "can_assess": can(request.user, Perm.ASSESS_AE),
+        },
+    )
+
+
+def ae_assess(request, pk: int):
+    ae = _ae(request, pk, Perm.ASSESS_AE)
+    form = AssessmentForm(request.POST or None, instance=ae)
+    return edit_record(
+        request,
+        form=form,
+        save=lambda obj, **kw: services.adverse_event_assess(ae=obj, **kw),
+        success_url=lambda obj: obj.get_absolute_url(),
+        context={
+            "title": _("Assess %(ae)s") % {"ae": ae},
+            "intro": _(
+                "Grade %(grade)s (%(text)s). Related means definitely, probably or possibly related."
+            )
+            % {"grade": ae.grade, "text": ae.term.grade_text(ae.grade)},
+            "back_url": ae.get_absolute_url(),
+        },
+    )
+
+
+def ae_follow_up(request, pk: int):
+    ae = _ae(request, pk, Perm.ENTER_DATA)
+    form = FollowUpForm(
+        request.POST or None, instance=AeFollowUp(adverse_event=ae), adverse_event=ae
+    )
+    return edit_record(
+        request,
+        form=form,
+        save=lambda obj, **kw: services.ae_follow_up_add(follow_up=obj, actor=kw["actor"]),
+        success_url=ae.get_absolute_url(),
+        context={
+            "title": _("Change of grade: %(ae)s") % {"ae": ae},
+            "intro": _(
+                "The first report stays as it was; this follow-up is added to its grade history."
+            ),
+            "back_url": ae.get_absolute_url(),
+        },
+    )
+
+
+def report_add(request, pk: int):
+    ae = _ae(request, pk, Perm.ENTER_DATA)
+    form = SafetyReportForm(
+        request.POST or None, instance=SafetyReport(adverse_event=ae), adverse_event=ae
+    )
+    return edit_record(
+        request,
+        form=form,
+        save=lambda obj, **kw: services.safety_report_add(report=obj, actor=kw["actor"]),
+        success_url=ae.get_absolute_url(),
+        context={"title": _("Report sent: %(ae)s") % {"ae": ae}, "back_url": ae.get_absolute_url()},
+    )
+
+
+def alert_acknowledge(request, pk: int):
+    require(request, Perm.ASSESS_AE)
+    alert = get_object_or_404(StoppingRuleAlert, pk=pk)
+    form = AcknowledgeForm(request.POST or None, instance=alert)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.alert_acknowledge(
+                alert=alert, actor=request.user, comment=form.cleaned_data["comment"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Alert acknowledged."))
+            return redirect("safety:dashboard")
+    return render(request, "safety/acknowledge.html", {"alert": alert, "form": form})
+
+
+def term_search(request):
+    """Options of the CTCAE term select matching the search (htmx)."""
+    require(request, Perm.ENTER_DATA)
+    query = request.GET.get("q", "").strip()
+    terms = CtcaeTerm.objects.only("pk", "soc", "term")
+    if query:
+        terms = terms.filter(term__icontains=query) | terms.filter(soc__icontains=query)
+    return render(
+        request,
+        "safety/partials/term_options.html",
+        {"choices": term_choices(terms.order_by("soc", "term"))},
+    )
+
+
+def term_grades(request):
+    """The grade choices of the chosen term, with their CTCAE text (htmx)."""
+    require(request, Perm.ENTER_DATA)
+    term = CtcaeTerm.objects.filter(pk=request.GET.get("term") or 0).first()
+    form = AdverseEventForm(
+        participant=None, instance=AdverseEvent(term=term) if term else AdverseEvent()
+    )
+    return HttpResponse(form["grade"].as_field_group())
