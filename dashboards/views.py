@@ -5,9 +5,9 @@ from accounts.access import can, require
 from accounts.roles import Perm
 from dashboards import selectors
 from dosing import selectors as dosing_selectors
-from safety import selectors as safety_selectors
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Identity, StudyExit
+from safety import selectors as safety_selectors
 
 
 def home(request):

@@ -39,6 +39,8 @@ def demo_accounts_load() -> list[tuple[DemoAccount, bool]]:
             defaults={
                 "display_name": account.display_name,
                 "email": f"{account.username}@demo.invalid",
+                # The demo investigator is the principal investigator: escalations reach them.
+                "is_principal_investigator": account.role == Role.INVESTIGATOR,
             },
         )
         if created:

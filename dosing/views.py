@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from django.contrib import messages
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -45,10 +45,7 @@ def _ae_links(dose: DoseRecord) -> list[tuple[str, str]]:
     """For each inhalation event, a link that opens an adverse event prefilled from it."""
     base = reverse("safety:ae_new", kwargs={"participant_id": dose.participant.participant_id})
     return [
-        (
-            label,
-            f"{base}?{urlencode({'term': term, 'onset': dose.dose_date.isoformat(), 'verbatim': label})}",
-        )
+        (label, f"{base}?" + urlencode({"term": term, "onset": dose.dose_date, "verbatim": label}))
         for label, term in dose.inhalation_events
     ]
 

@@ -205,7 +205,8 @@ def ae_assess(request, pk: int):
         context={
             "title": _("Assess %(ae)s") % {"ae": ae},
             "intro": _(
-                "Grade %(grade)s (%(text)s). Related means definitely, probably or possibly related."
+                "Grade %(grade)s (%(text)s). Related means definitely, probably or possibly "
+                "related."
             )
             % {"grade": ae.grade, "text": ae.term.grade_text(ae.grade)},
             "back_url": ae.get_absolute_url(),

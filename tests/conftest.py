@@ -19,9 +19,8 @@ _counter = itertools.count()
 def make_user(db):
     def _make(role: Role | None = None, *, username: str | None = None, **extra):
         username = username or f"{role or 'outsider'}-{next(_counter)}"
-        user = get_user_model().objects.create_user(
-            username=username, password=PASSWORD, email=f"{username}@example.org", **extra
-        )
+        extra.setdefault("email", f"{username}@example.org")
+        user = get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
         if role is not None:
             user.groups.add(Group.objects.get(name=role))
         return user
@@ -93,3 +92,19 @@ def isolated_cache(settings):
         alias: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
         for alias, config in settings.CACHES.items()
     }
+
+
+@pytest.fixture
+def celery_worker():
+    """A real Celery worker (a thread of this process) on the real Redis broker's test queue.
+
+    Tasks left in the queue by earlier tests (enqueued on commit, with no worker running) are
+    purged first, so they cannot run against this test's data.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from trialportal.celery import app
+
+    app.control.purge()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+        yield worker

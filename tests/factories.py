@@ -132,3 +132,33 @@ def bulk_participants(actor, count: int) -> None:
             for n, screening in enumerate(screenings)
         ]
     )
+
+
+def make_ae(participant, actor, *, term: str = "Cough", grade: int = 1, **fields):
+    """Report an adverse event through the service (a non-serious one by default)."""
+    from safety.models import AdverseEvent, CtcaeTerm
+    from safety.services import adverse_event_report
+
+    values = {
+        "participant": participant,
+        "verbatim_term": term.lower(),
+        "term": CtcaeTerm.objects.get(term=term),
+        "onset_date": participant.first_dose_date,
+        "grade": grade,
+        "serious": False,
+        "action_taken": "none",
+        "outcome": "recovering",
+        "ongoing": True,
+    }
+    values.update(fields)
+    return adverse_event_report(ae=AdverseEvent(**values), actor=actor)
+
+
+def assess(ae, actor, *, related: str = "possibly", expected: bool = True):
+    from safety.services import adverse_event_assess
+
+    ae.rel_study_drug = related
+    ae.rel_background = "possibly_not"
+    ae.expected = expected
+    ae.ib_version = "3.0"
+    return adverse_event_assess(ae=ae, actor=actor, expected_version=ae.version)

@@ -62,3 +62,21 @@ def test_the_demo_trial_has_dose_records_with_deviations(settings):
     assert any(c.missed for c in compliance.values()), "one day has no record at all"
     complete = [c for c in compliance.values() if c.due and not c.missed and not c.interruptions]
     assert len(complete) >= 3
+
+
+def test_the_demo_trial_has_adverse_events_with_an_sae_a_related_event_and_a_death(settings):
+    from safety.models import AdverseEvent, StoppingRuleAlert
+    from safety.selectors import Filters, dashboard
+
+    settings.DEBUG = True
+    call_command("load_demo", stdout=io.StringIO())
+    events = list(AdverseEvent.objects.all())
+    assert len(events) == 12
+    assert sum(1 for ae in events if ae.worst_grade <= 3) >= 10
+    assert any(ae.related for ae in events)
+    assert any(ae.outcome == "fatal" and ae.worst_grade == 5 for ae in events)
+    data = dashboard(Filters())
+    assert {row.state for row in data.clock_rows} == {"met"}  # every SAE report went out in time
+    assert data.awaiting_assessment, "some events await the investigator"
+    death_alert = StoppingRuleAlert.objects.get(rule="death")
+    assert death_alert.acknowledged_at is not None

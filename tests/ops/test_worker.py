@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.test import Client
 
 from crf import selectors
@@ -15,13 +14,6 @@ from trialportal.celery import app
 
 # serialized_rollback brings back the role groups of the data migration after each flush.
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.worker]
-
-
-@pytest.fixture
-def celery_worker():
-    # A worker thread in this process, consuming the test queue of the real Redis broker.
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
-        yield worker
 
 
 def wait_for(condition, timeout: float = 30.0):
