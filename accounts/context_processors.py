@@ -9,7 +9,7 @@ from accounts.roles import Perm
 # (label, url name, permission needed or None for any signed-in user)
 NAVIGATION = [
     (_("Home"), "home", None),
-    (_("Dosing today"), "dosing:today", Perm.VIEW_DATA),
+    (_("Dosing"), "dosing:today", Perm.VIEW_DATA),
     (_("Participants"), "dashboards:participant_list", Perm.VIEW_DATA),
     (_("Safety"), "safety:dashboard", Perm.VIEW_DATA),
     (_("Screening"), "enrollment:screening_list", Perm.VIEW_DATA),

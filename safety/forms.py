@@ -109,9 +109,8 @@ class AdverseEventForm(ClinicalRecordForm):
             self.fields["grade"].disabled = True
             self.fields["grade"].help_text = _("Record a change of grade as a follow-up.")
         else:
-            self.initial.setdefault(
-                "awareness_at", timezone.localtime().replace(second=0, microsecond=0)
-            )
+            if not self.initial.get("awareness_at"):
+                self.initial["awareness_at"] = timezone.localtime().replace(second=0, microsecond=0)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(

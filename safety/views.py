@@ -4,7 +4,7 @@ import csv
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -68,6 +68,7 @@ def _timeline_geometry() -> dict:
         "step": round(step, 1),
         "dose_x": round(left + (1 - first) * step, 1),
         "dose_width": round(protocol.DOSING_DAYS * step, 1),
+        "last_day": last,
     }
 
 
@@ -286,4 +287,4 @@ def term_grades(request):
     form = AdverseEventForm(
         participant=None, instance=AdverseEvent(term=term) if term else AdverseEvent()
     )
-    return HttpResponse(form["grade"].as_field_group())
+    return render(request, "safety/partials/grade_field.html", {"form": form})
