@@ -80,3 +80,21 @@ def test_the_demo_trial_has_adverse_events_with_an_sae_a_related_event_and_a_dea
     assert data.awaiting_assessment, "some events await the investigator"
     death_alert = StoppingRuleAlert.objects.get(rule="death")
     assert death_alert.acknowledged_at is not None
+
+
+def test_every_printed_demo_account_signs_in(settings):
+    from django.test import Client
+
+    from demo.accounts import DEMO_ACCOUNTS
+
+    settings.DEBUG = True
+    output = io.StringIO()
+    call_command("load_demo", stdout=output)
+    for account in DEMO_ACCOUNTS:
+        assert f"{account.username:<15}{account.password}" in output.getvalue()
+        client = Client()
+        response = client.post(
+            "/accounts/login/", {"login": account.username, "password": account.password}
+        )
+        assert response.status_code == 302, account.username
+        assert client.get("/").status_code == 200
