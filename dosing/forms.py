@@ -137,7 +137,7 @@ class DoseForm(ClinicalRecordForm):
                 _row("post_o2_device", "post_o2_flow", "post_fio2"),
             ),
             Fieldset(
-                _("Inhalation events (during and within 2 hours)"),
+                _("Inhalation events (during the nebulization and within 2 hours after it)"),
                 _row(*EVENT_FIELDS[:4]),
                 _row(*EVENT_FIELDS[4:]),
                 "ev_notes",

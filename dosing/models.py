@@ -22,7 +22,7 @@ class Given(models.TextChoices):
 class NotGivenReason(models.TextChoices):
     INTOLERANCE = "intolerance", _("Intolerance")
     ADVERSE_EVENT = "adverse_event", _("Adverse event")
-    REFUSED = "refused", _("Patient refused")
+    REFUSED = "refused", _("Participant refused")
     DETERIORATION = "deterioration", _("Clinical deterioration")
     UNAVAILABLE = "unavailable", _("Product unavailable")
     OTHER = "other", _("Other")
@@ -101,7 +101,7 @@ class DoseRecord(ClinicalRecord):
         blank=True,
         help_text=_("Required when the date is not first dose + (day - 1)."),
     )
-    given = models.CharField(_("given"), max_length=8, choices=Given.choices)
+    given = models.CharField(_("dose given"), max_length=8, choices=Given.choices)
     not_given_reason = models.CharField(
         _("reason not given in full"), max_length=16, choices=NotGivenReason.choices, blank=True
     )

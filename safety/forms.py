@@ -220,7 +220,7 @@ class AdverseEventForm(ClinicalRecordForm):
             self.add_error(
                 "serious",
                 ValidationError(
-                    _("A serious event meets at least one criterion: tick it."),
+                    _("A serious event meets at least one criterion: answer Yes to it."),
                     code="serious_without_criterion",
                 ),
             )
@@ -265,7 +265,10 @@ class AdverseEventForm(ClinicalRecordForm):
 class AssessmentForm(ClinicalRecordForm):
     grade_confirmed = forms.BooleanField(
         label=_("I confirm the CTCAE grade"),
-        help_text=_("If the grade is wrong, correct the report first, or record a follow-up."),
+        help_text=_(
+            "If the grade is wrong, record a follow-up with the right grade, or mark the report "
+            "as entered in error and report the event again."
+        ),
     )
 
     class Meta:

@@ -97,8 +97,8 @@ def evaluate(
                     "airway",
                     f"airway:{ae.pk}",
                     _(
-                        "Stopping rule: %(term)s needing intubation within %(hours)s h of a "
-                        "dose: %(ae)s."
+                        "Stopping rule: %(term)s of grade 4 or higher (needing intubation) "
+                        "within %(hours)s h of a dose: %(ae)s."
                     )
                     % {"term": ae.term.term, "hours": protocol.STOP_AIRWAY_HOURS, "ae": _label(ae)},
                     ae.participant_id,

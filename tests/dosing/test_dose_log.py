@@ -293,7 +293,7 @@ def test_compliance_counts_given_partial_not_given_and_missed_days(coordinator, 
     assert result.total_particles == 500_000_000
     assert [(i.day, i.reason) for i in result.interruptions] == [
         (2, "Intolerance"),
-        (3, "Patient refused"),
+        (3, "Participant refused"),
     ]
     states = [cell.state for cell in dose_grid(participant, doses, TODAY())]
     assert states[:7] == ["yes", "partial", "no", "missed", "yes", "due", "upcoming"]
