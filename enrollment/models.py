@@ -443,3 +443,56 @@ class StudyExit(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.participant}: {self.get_kind_display()}"
+
+
+class DeviationCategory(models.TextChoices):
+    VISIT_WINDOW = "visit_window", _("Visit out of window")
+    DOSING = "dosing", _("Dosing")
+    ELIGIBILITY = "eligibility", _("Eligibility")
+    CONSENT = "consent", _("Informed consent")
+    PROCEDURE = "procedure", _("Study procedure")
+    OTHER = "other", _("Other")
+
+
+class DeviationSeverity(models.TextChoices):
+    MINOR = "minor", _("Minor")
+    MAJOR = "major", _("Major")
+
+
+@audited
+class ProtocolDeviation(ClinicalRecord):
+    """A protocol deviation: entered by staff, or recorded automatically (visit out of window)."""
+
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.PROTECT,
+        related_name="deviations",
+        verbose_name=_("participant"),
+    )
+    category = models.CharField(_("category"), max_length=16, choices=DeviationCategory.choices)
+    severity = models.CharField(_("severity"), max_length=8, choices=DeviationSeverity.choices)
+    occurred_on = models.DateField(_("date"))
+    description = models.TextField(_("description"))
+    action = models.TextField(_("action taken"), blank=True)
+    source_key = models.CharField(
+        _("source"),
+        max_length=100,
+        blank=True,
+        help_text=_("For automatic records: what raised it."),
+    )
+
+    class Meta:
+        verbose_name = _("protocol deviation")
+        verbose_name_plural = _("protocol deviations")
+        ordering = ["-occurred_on", "-pk"]
+        constraints = [
+            # An automatic deviation is recorded once per cause.
+            models.UniqueConstraint(
+                fields=["source_key"], condition=~Q(source_key=""), name="deviation_source_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.participant.participant_id}: {self.get_category_display()} {self.occurred_on}"
+        )

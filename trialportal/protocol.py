@@ -6,6 +6,8 @@ engine, the forms' edit checks, the enrollment service and, later, dosing, safet
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.utils.translation import gettext_noop
 
 from crf.editchecks import Range
@@ -154,3 +156,61 @@ STOP_AIRWAY_TERMS = ("Anaphylaxis", "Bronchospasm")  # needing intubation (grade
 STOP_AIRWAY_HOURS = 24  # ... within this many hours of a dose
 INDIVIDUAL_STOP_GRADE = 3  # a participant's grade >= 3 related AE stops their dosing
 INDIVIDUAL_STOP_TERMS = ("Allergic reaction", "Anaphylaxis")  # hypersensitivity
+
+# Section 5: outcome CRFs.
+# Nasal-cannula FiO2 estimate: 21 % + 4 % per L/min (stored with its source).
+FIO2_ROOM_AIR = 0.21
+FIO2_PER_LITRE_NASAL = 0.04
+# Berlin bands of the P/F ratio (mmHg): (upper bound inclusive, label); above the first: normal.
+PF_BANDS = ((100, "severe"), (200, "moderate"), (300, "mild"))
+# S/F ratio is reported only when SpO2 is at or below this value (the oximeter curve is flat above).
+SF_MAX_SPO2 = 97
+# Change flags from baseline (percentage points of predicted).
+FVC_CHANGE_FLAG = 10
+DLCO_CHANGE_FLAG = 15
+# HRCT score (primary method): 5 lobes x 3 patterns, each 0-5 by extent.
+HRCT_LOBES = ("rul", "rml", "rll", "lul", "lll")
+HRCT_PATTERNS = ("gg", "cons", "fib")
+# Glucocorticoid potency relative to prednisone (prednisone-equivalent mg = dose x factor).
+PREDNISONE_EQUIVALENT = {
+    "prednisone": 1.0,
+    "prednisolone": 1.0,
+    "methylprednisolone": 1.25,
+    "dexamethasone": 6.67,
+    "hydrocortisone": 0.25,
+}
+
+
+@dataclass(frozen=True)
+class Analyte:
+    label: str
+    unit: str  # the unit analyses use
+    normal: tuple[float | None, float | None] = (None, None)
+    range_name: str | None = None  # an edit-check range of RANGES, in `unit`
+    other_units: tuple[tuple[str, float], ...] = ()  # (unit, factor to `unit`)
+    qualitative: bool = False
+
+
+LABS = {
+    "ferritin": Analyte(
+        gettext_noop("Ferritin"), "ng/mL", (15, 150), "ferritin", (("pmol/L", 1 / 2.247),)
+    ),
+    "crp": Analyte(gettext_noop("C-reactive protein"), "mg/L", (0, 10), "crp", (("mg/dL", 10.0),)),
+    "ldh": Analyte(gettext_noop("Lactate dehydrogenase"), "U/L", (120, 250), "ldh"),
+    "kl6": Analyte(gettext_noop("KL-6"), "U/mL", (0, 500), "kl6"),
+    "il6": Analyte(gettext_noop("Interleukin-6"), "pg/mL", (0, 7)),
+    "ck": Analyte(gettext_noop("Creatine kinase"), "U/L", (40, 200), "ck"),
+    "ast": Analyte(gettext_noop("AST"), "U/L", (13, 35)),
+    "alt": Analyte(gettext_noop("ALT"), "U/L", (7, 40)),
+    "albumin": Analyte(gettext_noop("Albumin"), "g/L", (40, 55)),
+    "wbc": Analyte(gettext_noop("White blood cells"), "10^9/L", (3.5, 9.5)),
+    "lymphocytes": Analyte(gettext_noop("Lymphocytes"), "10^9/L", (1.1, 3.2), "lymphocytes"),
+    "neutrophils": Analyte(gettext_noop("Neutrophils"), "10^9/L", (1.8, 6.3)),
+    "haemoglobin": Analyte(gettext_noop("Haemoglobin"), "g/L", (115, 150)),
+    "platelets": Analyte(gettext_noop("Platelets"), "10^9/L", (125, 350)),
+    "cd4": Analyte(gettext_noop("CD4+ T cells"), "cells/\u00b5L", (404, 1612)),
+    "mda5_titre": Analyte(gettext_noop("Anti-MDA5 titre"), "", qualitative=True),
+    "ro52": Analyte(gettext_noop("Anti-Ro52"), "", qualitative=True),
+    "ebv_dna": Analyte(gettext_noop("EBV DNA"), "copies/mL", (None, 500)),
+    "cmv_dna": Analyte(gettext_noop("CMV DNA"), "copies/mL", (None, 500)),
+}
