@@ -5,6 +5,7 @@ from accounts.access import can, require
 from accounts.roles import Perm
 from dashboards import selectors
 from dosing import selectors as dosing_selectors
+from outcomes import selectors as outcomes_selectors
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Identity, StudyExit
 from safety import selectors as safety_selectors
@@ -37,7 +38,20 @@ def casebook(request, participant_id: str):
     can_enter = can(request.user, Perm.ENTER_DATA)
     screening = participant.screening
     doses = dosing_selectors.doses_by_participant([participant.pk]).get(participant.pk, {})
+    visits = outcomes_selectors.visits_by_participant([participant.pk]).get(participant.pk, [])
     schedule = participant.schedule(done=dosing_selectors.done_mapping(doses))
+    by_code = {visit.code: visit for visit in visits}
+    end = participant.expected_until
+    visit_rows = [
+        (
+            item,
+            by_code.get(item.code),
+            outcomes_selectors.visit_status(item, by_code.get(item.code), today, end),
+        )
+        for item in schedule
+        if item.kind == "visit"
+    ]
+    endpoint_rows = outcomes_selectors.change_from_baseline(participant, visits)
     study_exit = StudyExit.objects.filter(participant=participant).first()
     return render(
         request,
@@ -48,7 +62,18 @@ def casebook(request, participant_id: str):
             "consent": getattr(screening, "consent", None),
             "identity": Identity.objects.filter(screening=screening).first() if can_enter else None,
             "study_exit": study_exit,
-            "visits": [item for item in schedule if item.kind == "visit"],
+            "visit_rows": [
+                (item, visit, status, outcomes_selectors.VISIT_STATUS_LABELS[status])
+                for item, visit, status in visit_rows
+            ],
+            "unscheduled": [visit for visit in visits if visit.code == "unscheduled"],
+            "endpoint_rows": endpoint_rows,
+            "endpoints": outcomes_selectors.ENDPOINTS,
+            "plotted": [
+                (code, label)
+                for code, label, _unit in outcomes_selectors.ENDPOINTS
+                if outcomes_selectors.endpoint_series(endpoint_rows, code)
+            ],
             "dose_grid": dosing_selectors.dose_grid(participant, doses, today),
             "compliance": dosing_selectors.compliance_for(participant, doses, today),
             "adverse_events": list(

@@ -452,6 +452,18 @@ class HrctScore(VisitCrf):
         return sum(getattr(self, f"{pattern}_{lobe}") or 0 for lobe in protocol.HRCT_LOBES)
 
     @property
+    def gg_total(self) -> int:
+        return self.pattern_total("gg")
+
+    @property
+    def cons_total(self) -> int:
+        return self.pattern_total("cons")
+
+    @property
+    def fib_total(self) -> int:
+        return self.pattern_total("fib")
+
+    @property
     def total(self) -> int:
         return sum(self.pattern_total(p) for p in protocol.HRCT_PATTERNS)
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("enrollment.urls")),
     path("", include("dosing.urls")),
     path("", include("safety.urls")),
+    path("", include("outcomes.urls")),
     path("", include("dashboards.urls")),
 ]
 

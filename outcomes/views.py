@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.access import can, require
+from accounts.roles import Perm
+from crf.services import StaleRecordError, record_save
+from crf.views import edit_record
+from enrollment import selectors as enrollment_selectors
+from outcomes import plots, selectors, services
+from outcomes.forms import (
+    ConMedForm,
+    HrctScoreForm,
+    LabPanelForm,
+    OxygenationForm,
+    PulmonaryFunctionForm,
+    SixMinuteWalkForm,
+    SurvivalForm,
+    VisitForm,
+    VitalSignsForm,
+)
+from outcomes.models import (
+    BERLIN_LABELS,
+    ConMed,
+    HrctScore,
+    LabResult,
+    Oxygenation,
+    PulmonaryFunction,
+    SixMinuteWalk,
+    Survival,
+    Visit,
+    VitalSigns,
+)
+
+# Visit CRFs: form code -> (model, form, relation on Visit).
+CRFS = {
+    "vitals": (VitalSigns, VitalSignsForm, "vitals"),
+    "oxygenation": (Oxygenation, OxygenationForm, "oxygenation"),
+    "pft": (PulmonaryFunction, PulmonaryFunctionForm, "pft"),
+    "6mwt": (SixMinuteWalk, SixMinuteWalkForm, "six_mwt"),
+    "hrct": (HrctScore, HrctScoreForm, "hrct"),
+    "survival": (Survival, SurvivalForm, "survival"),
+}
+
+
+def _participant(request, participant_id: str, perm: Perm):
+    """Return the participant or 404, after the role check (the app's access helper)."""
+    require(request, perm)
+    return get_object_or_404(enrollment_selectors.participants(), participant_id=participant_id)
+
+
+def _visit(participant, pk: int) -> Visit:
+    visits = selectors.visits_by_participant([participant.pk]).get(participant.pk, [])
+    visit = next((v for v in visits if v.pk == pk), None)
+    if visit is None:
+        raise Http404
+    return visit
+
+
+def visit_new(request, participant_id: str):
+    participant = _participant(request, participant_id, Perm.ENTER_DATA)
+    form = VisitForm(
+        request.POST or None, instance=Visit(participant=participant), participant=participant
+    )
+    if request.method != "POST" and request.GET.get("code"):
+        form.initial["code"] = request.GET["code"]
+    return edit_record(
+        request,
+        form=form,
+        save=lambda obj, **kw: services.visit_save(visit=obj, **kw),
+        success_url=lambda obj: obj.get_absolute_url(),
+        context={
+            "title": _("New visit for %(pid)s") % {"pid": participant.participant_id},
+            "back_url": participant.get_absolute_url(),
+            "back_label": participant.participant_id,
+        },
+    )
+
+
+def visit_edit(request, participant_id: str, pk: int):
+    participant = _participant(request, participant_id, Perm.ENTER_DATA)
+    visit = _visit(participant, pk)
+    return edit_record(
+        request,
+        form=VisitForm(request.POST or None, instance=visit, participant=participant),
+        save=lambda obj, **kw: services.visit_save(visit=obj, **kw),
+        success_url=lambda obj: obj.get_absolute_url(),
+        context={"title": str(visit), "back_url": visit.get_absolute_url()},
+    )
+
+
+def visit_detail(request, participant_id: str, pk: int):
+    participant = _participant(request, participant_id, Perm.VIEW_DATA)
+    visit = _visit(participant, pk)
+    today = timezone.localdate()
+    item = next((i for i in participant.schedule() if i.code == visit.code), None)
+    status = selectors.visit_status(item, visit, today) if item else "done"
+    forms = [
+        (code, selectors.FORM_LABELS.get(code, code), selectors.form_state(visit, code))
+        for code in visit.required_forms
+    ]
+    extra = [code for code in [*CRFS, "labs"] if code not in visit.required_forms]
+    oxygenation = getattr(visit, "oxygenation", None)
+    return render(
+        request,
+        "outcomes/visit.html",
+        {
+            "participant": participant,
+            "visit": visit,
+            "item": item,
+            "status": status,
+            "status_label": selectors.VISIT_STATUS_LABELS[status],
+            "forms": forms,
+            "extra_forms": [(code, selectors.FORM_LABELS[code]) for code in extra],
+            "oxygenation": oxygenation,
+            "berlin": BERLIN_LABELS.get(oxygenation.berlin_band) if oxygenation else None,
+            "pft": getattr(visit, "pft", None),
+            "hrct": getattr(visit, "hrct", None),
+            "labs": list(visit.labs.all()),
+            "can_enter": can(request.user, Perm.ENTER_DATA),
+        },
+    )
+
+
+def visit_crf(request, participant_id: str, pk: int, form_code: str):
+    participant = _participant(request, participant_id, Perm.ENTER_DATA)
+    visit = _visit(participant, pk)
+    if form_code not in CRFS:
+        raise Http404
+    model, form_class, relation = CRFS[form_code]
+    record = getattr(visit, relation, None) or model(visit=visit)
+    return edit_record(
+        request,
+        form=form_class(request.POST or None, instance=record),
+        save=lambda obj, **kw: record_save(record=obj, **kw),
+        success_url=visit.get_absolute_url(),
+        context={
+            "title": f"{visit.label} · {selectors.FORM_LABELS[form_code]}",
+            "back_url": visit.get_absolute_url(),
+            "back_label": str(visit),
+            "form_code": form_code,
+        },
+    )
+
+
+def visit_labs(request, participant_id: str, pk: int):
+    participant = _participant(request, participant_id, Perm.ENTER_DATA)
+    visit = _visit(participant, pk)
+    existing = {result.analyte: result for result in visit.labs.all()}
+    form = LabPanelForm(request.POST or None, existing=existing)
+    if request.method == "POST" and form.is_valid():
+        results = _lab_results(form, visit, existing)
+        try:
+            services.lab_results_save(
+                visit=visit,
+                results=results,
+                actor=request.user,
+                reason=form.cleaned_data.get("reason_for_change", ""),
+            )
+        except (ValidationError, StaleRecordError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(visit)
+    return render(
+        request, "outcomes/labs.html", {"form": form, "visit": visit, "participant": participant}
+    )
+
+
+def _lab_results(form: LabPanelForm, visit: Visit, existing: dict) -> list[LabResult]:
+    data, results = form.cleaned_data, []
+    for code, analyte, prefix in form.rows:
+        value, text = data.get(f"{prefix}_value"), (data.get(f"{prefix}_text") or "").strip()
+        if value is None and not text:
+            continue
+        result = existing.get(code) or LabResult(visit=visit, analyte=code)
+        result.value, result.text_value = value, text
+        result.unit = data.get(f"{prefix}_unit") or analyte.unit
+        result.normal_low, result.normal_high = (
+            data.get(f"{prefix}_low"),
+            data.get(f"{prefix}_high"),
+        )
+        result.clinically_significant = data.get(f"{prefix}_cs")
+        result.soft_range_fields = ["value"] if f"{prefix}_value" in form.soft_fields else []
+        results.append(result)
+    return results
+
+
+def conmed_list(request, participant_id: str):
+    participant = _participant(request, participant_id, Perm.VIEW_DATA)
+    conmeds = ConMed.objects.filter(participant=participant, retired_at__isnull=True).order_by(
+        "start_date"
+    )
+    return render(
+        request,
+        "outcomes/conmeds.html",
+        {
+            "participant": participant,
+            "conmeds": conmeds,
+            "can_enter": can(request.user, Perm.ENTER_DATA),
+        },
+    )
+
+
+def conmed_edit(request, participant_id: str, pk: int | None = None):
+    participant = _participant(request, participant_id, Perm.ENTER_DATA)
+    conmed = (
+        get_object_or_404(ConMed, pk=pk, participant=participant)
+        if pk
+        else ConMed(participant=participant)
+    )
+    back = f"/participants/{participant.participant_id}/conmeds/"
+    return edit_record(
+        request,
+        form=ConMedForm(request.POST or None, instance=conmed),
+        save=lambda obj, **kw: record_save(record=obj, **kw),
+        success_url=back,
+        context={
+            "title": _("Concomitant medication of %(pid)s") % {"pid": participant.participant_id},
+            "back_url": back,
+        },
+    )
+
+
+def endpoint_plot(request, participant_id: str, endpoint: str):
+    """An endpoint over time as SVG (the same drawing code as the PDF reports)."""
+    participant = _participant(request, participant_id, Perm.VIEW_DATA)
+    labels = {code: (label, unit) for code, label, unit in selectors.ENDPOINTS}
+    if endpoint not in labels:
+        raise Http404
+    visits = selectors.visits_by_participant([participant.pk]).get(participant.pk, [])
+    rows = selectors.change_from_baseline(participant, visits)
+    label, unit = labels[endpoint]
+    svg = plots.endpoint_svg(selectors.endpoint_series(rows, endpoint), title=str(label), unit=unit)
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Cache-Control"] = "private, max-age=60"
+    return response
