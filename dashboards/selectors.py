@@ -6,10 +6,16 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
 from crf.schedule import ScheduleItem, next_due
 from dosing import selectors as dosing_selectors
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Failure, Participant, StudyStatus
+from outcomes import selectors as outcomes_selectors
+from safety import clocks as safety_clocks
+from safety import selectors as safety_selectors
 from trialportal import protocol
 
 
@@ -115,3 +121,87 @@ def consort(today: dt.date) -> Consort:
                 count += 1
         result.reached.append((label, count))
     return result
+
+
+@dataclass
+class WorkItem:
+    kind: str  # visit, dose, report
+    participant_id: str
+    label: str
+    due: dt.date
+    url: str
+    detail: str = ""
+
+
+@dataclass
+class Worklist:
+    today: list[WorkItem] = field(default_factory=list)
+    week: list[WorkItem] = field(default_factory=list)
+    overdue: list[WorkItem] = field(default_factory=list)
+
+
+def worklist(today: dt.date, now: dt.datetime) -> Worklist:
+    """What is due today, this week and overdue, across all participants (fixed queries)."""
+    result = Worklist()
+    participants = [p for p in enrollment_selectors.participants() if p.is_active]
+    ids = [p.pk for p in participants]
+    visits = outcomes_selectors.visit_codes_by_participant(ids)
+    doses = dosing_selectors.doses_by_participant(ids)
+    week_end = today + dt.timedelta(days=7)
+    for participant in participants:
+        pid = participant.participant_id
+        for item in participant.schedule():
+            if item.kind != "visit" or item.code in visits.get(participant.pk, set()):
+                continue
+            work = WorkItem(
+                "visit",
+                pid,
+                item.label,
+                item.latest,
+                f"/participants/{pid}/visits/new/?code={item.code}",
+                f"{item.earliest:%Y-%m-%d} / {item.latest:%Y-%m-%d}",
+            )
+            if item.latest < today:
+                result.overdue.append(work)
+            elif item.earliest <= today:
+                result.today.append(work)
+            elif item.earliest <= week_end:
+                result.week.append(work)
+        participant_doses = doses.get(participant.pk, {})
+        for day in dosing_selectors.compliance_for(participant, participant_doses, today).missed:
+            result.overdue.append(_dose_item(participant, day))
+        day = participant.study_day_on(today)
+        if 1 <= day <= protocol.DOSING_DAYS and day not in participant_doses:
+            result.today.append(_dose_item(participant, day))
+    for ae in safety_selectors.adverse_events().filter(serious=True):
+        for clock in safety_clocks.clocks(ae, list(ae.reports.all())):
+            if clock.reported_at is not None:
+                continue
+            work = WorkItem(
+                "report",
+                ae.participant.participant_id,
+                clock.label,
+                timezone.localdate(clock.due_at),
+                ae.get_absolute_url(),
+                f"AE {ae.number}",
+            )
+            if clock.overdue(now):
+                result.overdue.append(work)
+            elif clock.due_at <= now + dt.timedelta(days=1):
+                result.today.append(work)
+            else:
+                result.week.append(work)
+    for bucket in (result.today, result.week, result.overdue):
+        bucket.sort(key=lambda work: (work.due, work.participant_id))
+    return result
+
+
+def _dose_item(participant: Participant, day: int) -> WorkItem:
+    pid = participant.participant_id
+    return WorkItem(
+        "dose",
+        pid,
+        str(_("Dosing day %(day)s") % {"day": day}),
+        participant.anchor + dt.timedelta(days=day - 1),
+        f"/dosing/{pid}/new/?day={day}",
+    )

@@ -5,17 +5,21 @@ from accounts.access import can, require
 from accounts.roles import Perm
 from dashboards import selectors
 from dosing import selectors as dosing_selectors
-from outcomes import selectors as outcomes_selectors
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Identity, StudyExit
+from outcomes import selectors as outcomes_selectors
 from safety import selectors as safety_selectors
 
 
 def home(request):
-    """The landing page: who you are and what your role lets you do."""
+    """The landing page: what is due today, this week and overdue, for roles that see the data."""
     user = request.user
     abilities = [perm.label for perm in Perm if can(user, perm)]
-    return render(request, "dashboards/home.html", {"abilities": abilities})
+    context = {"abilities": abilities}
+    if can(user, Perm.VIEW_DATA):
+        context["work"] = selectors.worklist(timezone.localdate(), timezone.now())
+        context["can_enter"] = can(user, Perm.ENTER_DATA)
+    return render(request, "dashboards/home.html", context)
 
 
 def participant_list(request):

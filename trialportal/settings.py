@@ -290,6 +290,8 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ops.tasks.heartbeat", "schedule": 60.0},
     # Overdue SAE and SUSAR reports escalate to the principal investigator.
     "sae-clock-scan": {"task": "safety.tasks.sae_clock_scan", "schedule": 300.0},
+    # Visits due soon or past their window, doses not recorded by the afternoon.
+    "reminder-scan": {"task": "outcomes.tasks.reminder_scan", "schedule": 3600.0},
 }
 # /health/ reports unhealthy when the last worker heartbeat is older than this.
 HEARTBEAT_MAX_AGE = timedelta(minutes=3)
