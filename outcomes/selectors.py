@@ -165,7 +165,9 @@ def endpoint_series(rows: list[EndpointRow], code: str) -> list[tuple[int, float
 
 def visit_codes_by_participant(participant_ids) -> dict[int, set[str]]:
     """The scheduled visits each participant has had: one light query."""
-    rows = Visit.objects.filter(participant_id__in=participant_ids, retired_at__isnull=True).exclude(code=UNSCHEDULED)
+    rows = Visit.objects.filter(
+        participant_id__in=participant_ids, retired_at__isnull=True
+    ).exclude(code=UNSCHEDULED)
     result: dict[int, set[str]] = defaultdict(set)
     for participant_id, code in rows.values_list("participant_id", "code"):
         result[participant_id].add(code)

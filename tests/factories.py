@@ -162,3 +162,17 @@ def assess(ae, actor, *, related: str = "possibly", expected: bool = True):
     ae.expected = expected
     ae.ib_version = "3.0"
     return adverse_event_assess(ae=ae, actor=actor, expected_version=ae.version)
+
+
+def make_visit(participant, actor, code: str, on=None, **fields):
+    from crf.schedule import date_of_study_day
+    from outcomes.models import Visit
+    from outcomes.services import visit_save
+    from trialportal import protocol
+
+    if on is None:
+        visit_def = next(v for v in protocol.VISITS if v.code == code)
+        on = date_of_study_day(participant.anchor, visit_def.offset)
+    return visit_save(
+        visit=Visit(participant=participant, code=code, visit_date=on, **fields), actor=actor
+    )
