@@ -45,7 +45,7 @@ def test_a_visit_is_started_from_the_casebook_and_its_forms_listed(
         {"code": "day14", "visit_date": day14.isoformat(), "reason": ""},
     )
     assert response.status_code == 302
-    visit = Visit.objects.get()
+    assert response["Location"] == Visit.objects.get().get_absolute_url()
     page = client.get(response["Location"]).content.decode()
     assert "Vital signs" in page and "HRCT score" in page and "missing" in page
     assert not ProtocolDeviation.objects.exists()
