@@ -26,3 +26,32 @@ def clinical_records_are_audited(app_configs, **kwargs):
                 )
             )
     return errors
+
+
+@checks.register(checks.Tags.models)
+def clinical_records_keep_the_shared_fields(app_configs, **kwargs):
+    """A clinical model must not redefine a field of ClinicalRecord (e.g. its own `status`)."""
+    from crf.models import ClinicalRecord
+
+    shared = {field.name: field for field in ClinicalRecord._meta.fields}
+    errors = []
+    for model in apps.get_models():
+        if not issubclass(model, ClinicalRecord):
+            continue
+        for name, base_field in shared.items():
+            field = model._meta.get_field(name)
+            same = (
+                type(field) is type(base_field)
+                and str(field.verbose_name) == str(base_field.verbose_name)
+                and list(field.choices or []) == list(base_field.choices or [])
+            )
+            if not same:
+                errors.append(
+                    checks.Error(
+                        f"{model._meta.label}.{name} redefines a field every clinical record shares.",
+                        hint="Give the clinical field another name.",
+                        obj=model,
+                        id="crf.E002",
+                    )
+                )
+    return errors

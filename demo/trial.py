@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crf.services import record_create
+from demo.outcomes import demo_outcomes_load
 from demo.safety import demo_safety_load
 from dosing.models import DoseRecord
 from dosing.services import dose_record
@@ -242,6 +243,7 @@ def demo_trial_load() -> bool:
                 actor=investigator,
             )
     demo_safety_load()
+    demo_outcomes_load()
     return True
 
 

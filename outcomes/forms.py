@@ -298,13 +298,13 @@ class HrctScoreForm(ClinicalRecordForm):
 class SurvivalForm(ClinicalRecordForm):
     class Meta:
         model = Survival
-        fields = ["status", "death_date", "death_cause", "support"]
-        widgets = {"death_date": DateInput(), "status": forms.RadioSelect}
+        fields = ["vital_status", "death_date", "death_cause", "support"]
+        widgets = {"death_date": DateInput(), "vital_status": forms.RadioSelect}
 
     def clean(self):
         data = super().clean()
         _not_future(self, "death_date")
-        if data.get("status") == SurvivalStatus.DEAD:
+        if data.get("vital_status") == SurvivalStatus.DEAD:
             for name in ("death_date", "death_cause"):
                 if not data.get(name):
                     self.add_error(

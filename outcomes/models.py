@@ -488,7 +488,7 @@ class Survival(VisitCrf):
     visit = models.OneToOneField(
         Visit, on_delete=models.PROTECT, related_name="survival", verbose_name=_("visit")
     )
-    status = models.CharField(_("status"), max_length=8, choices=SurvivalStatus.choices)
+    vital_status = models.CharField(_("vital status"), max_length=8, choices=SurvivalStatus.choices)
     death_date = models.DateField(_("date of death"), null=True, blank=True)
     death_cause = models.CharField(_("cause of death"), max_length=200, blank=True)
     support = models.CharField(
@@ -501,7 +501,8 @@ class Survival(VisitCrf):
         constraints = [
             # A death has its date and cause.
             models.CheckConstraint(
-                condition=~Q(status="dead") | (Q(death_date__isnull=False) & ~Q(death_cause="")),
+                condition=~Q(vital_status="dead")
+                | (Q(death_date__isnull=False) & ~Q(death_cause="")),
                 name="survival_death_complete",
             )
         ]

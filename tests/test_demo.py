@@ -98,3 +98,21 @@ def test_every_printed_demo_account_signs_in(settings):
         )
         assert response.status_code == 302, account.username
         assert client.get("/").status_code == 200
+
+
+def test_the_demo_trial_has_visits_with_improving_and_worsening_courses(settings):
+    from enrollment.models import Participant
+    from outcomes import selectors
+
+    settings.DEBUG = True
+    call_command("load_demo", stdout=io.StringIO())
+    courses = {}
+    for participant in Participant.objects.all():
+        visits = selectors.visits_by_participant([participant.pk]).get(participant.pk, [])
+        rows = selectors.change_from_baseline(participant, visits)
+        points = selectors.endpoint_series(rows, "pf_ratio")
+        if len(points) >= 2:
+            courses[participant.participant_id] = points[-1][1] - points[0][1]
+    assert any(change > 0 for change in courses.values()), "an improving course"
+    assert any(change < 0 for change in courses.values()), "a worsening course"
+    assert len(courses) >= 5

@@ -131,7 +131,7 @@ def test_the_event_table_refuses_update_and_delete(observation, statement):
 def test_every_clinical_model_has_an_audit_trail():
     from django.core import checks
 
-    errors = [error for error in checks.run_checks() if error.id == "crf.E001"]
+    errors = [error for error in checks.run_checks() if error.id in ("crf.E001", "crf.E002")]
     assert errors == []
 
 
@@ -180,3 +180,24 @@ def test_the_audit_context_may_gain_entries_within_a_request(observation, coordi
             [context_id],
         )
     assert events_of(observation)[0].pgh_context["extra"] == 1
+
+
+def test_the_check_reports_a_clinical_model_redefining_a_shared_field():
+    from django.apps import apps
+    from django.db import models
+
+    from crf.checks import clinical_records_keep_the_shared_fields
+    from crf.models import ClinicalRecord
+
+    class OwnStatus(ClinicalRecord):
+        status = models.CharField(max_length=8, choices=[("alive", "Alive")])
+
+        class Meta:
+            app_label = "crftest"
+
+    try:
+        ids = [error.id for error in clinical_records_keep_the_shared_fields(None)]
+        assert "crf.E002" in ids
+    finally:
+        del apps.all_models["crftest"]["ownstatus"]
+        apps.clear_cache()
