@@ -48,7 +48,7 @@ def clinical_records_keep_the_shared_fields(app_configs, **kwargs):
             if not same:
                 errors.append(
                     checks.Error(
-                        f"{model._meta.label}.{name} redefines a field every clinical record shares.",
+                        f"{model._meta.label}.{name} redefines a field of every clinical record.",
                         hint="Give the clinical field another name.",
                         obj=model,
                         id="crf.E002",
