@@ -72,6 +72,13 @@ class ClinicalRecord(models.Model):
     )
     retired_at = models.DateTimeField(_("entered in error at"), null=True, blank=True)
     retired_reason = models.TextField(_("reason entered in error"), blank=True)
+    locked_at = models.DateTimeField(
+        _("locked at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("A locked record refuses every change until it is unlocked with a reason."),
+    )
 
     # The study permission needed to read this record and its history; identity data narrows it.
     view_perm = "view_data"
@@ -85,6 +92,7 @@ class ClinicalRecord(models.Model):
         "updated_at",
         "updated_by",
         "soft_range_fields",
+        "locked_at",
     )
 
     class Meta:
@@ -100,6 +108,13 @@ class ClinicalRecord(models.Model):
                 operation=pgtrigger.Update,
                 func="NEW.version := OLD.version + 1; RETURN NEW;",
             ),
+            # A locked record refuses every change, raw SQL included; only unlocking (clearing
+            # locked_at) passes, and it is audited like any change.
+            pgtrigger.Protect(
+                name="locked",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__locked_at__isnull=False, new__locked_at__isnull=False),
+            ),
         ]
         constraints = []
 
@@ -108,8 +123,28 @@ class ClinicalRecord(models.Model):
         return self.retired_at is not None
 
     @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+    @property
     def is_editable(self) -> bool:
-        return not self.is_retired
+        return not self.is_retired and not self.is_locked
+
+    @property
+    def audit_subject(self) -> str:
+        """The participant (or screening) a record belongs to, for the audit review filter."""
+        participant = getattr(self, "participant", None)
+        if participant is not None:
+            return participant.participant_id
+        for relation in ("visit", "adverse_event", "screening"):
+            parent = getattr(self, relation, None)
+            if parent is not None:
+                return parent.audit_subject
+        return ""
+
+    def signature_records(self) -> list[ClinicalRecord]:
+        """The records a signature of this record covers (itself; a visit adds its CRFs)."""
+        return [self]
 
     @property
     def requires_reason_for_change(self) -> bool:
@@ -167,3 +202,158 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+def _generic(related_name: str):
+    return models.ForeignKey(
+        "contenttypes.ContentType",
+        on_delete=models.PROTECT,
+        related_name=related_name,
+        verbose_name=_("form"),
+    )
+
+
+class QueryState(models.TextChoices):
+    OPEN = "open", _("Open")
+    ANSWERED = "answered", _("Answered")
+    CLOSED = "closed", _("Closed")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class DataQuery(models.Model):
+    """A question on one field of one clinical record, from a monitor or an edit check."""
+
+    content_type = _generic("+")
+    object_id = models.PositiveBigIntegerField(_("record"))
+    field_name = models.CharField(_("field"), max_length=64)
+    subject = models.CharField(_("participant"), max_length=20, db_index=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=QueryState.choices, default=QueryState.OPEN
+    )
+    automatic = models.BooleanField(_("raised by an edit check"), default=False)
+    key = models.CharField(_("key"), max_length=200, unique=True, null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("opened by"),
+    )  # fmt: skip
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data query")
+        verbose_name_plural = _("data queries")
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="query_record")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.field_name} ({self.get_state_display()})"
+
+    @property
+    def record(self):
+        return self.content_type.get_object_for_this_type(pk=self.object_id)
+
+
+class QueryAction(models.TextChoices):
+    OPEN = "open", _("opened")
+    ANSWER = "answer", _("answered")
+    CLOSE = "close", _("closed")
+    REOPEN = "reopen", _("re-opened")
+
+
+@pghistory.track(pghistory.InsertEvent())
+class QueryStep(models.Model):
+    """One step of a query's conversation (append-only)."""
+
+    query = models.ForeignKey(
+        DataQuery, on_delete=models.PROTECT, related_name="steps", verbose_name=_("query")
+    )
+    action = models.CharField(_("action"), max_length=8, choices=QueryAction.choices)
+    text = models.TextField(_("message"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    data_changed = models.BooleanField(_("data changed"), default=False)
+
+    class Meta:
+        verbose_name = _("query step")
+        verbose_name_plural = _("query steps")
+        ordering = ["at", "pk"]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class Verification(models.Model):
+    """Source data verification of one record at one version; a later version clears it."""
+
+    content_type = _generic("+")
+    object_id = models.PositiveBigIntegerField(_("record"))
+    subject = models.CharField(_("participant"), max_length=20, db_index=True)
+    record_version = models.PositiveIntegerField(_("version verified"))
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("verified by"),
+    )
+    verified_at = models.DateTimeField(_("verified at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("source data verification")
+        verbose_name_plural = _("source data verifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id"], name="sdv_once_per_record"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"SDV {self.subject} v{self.record_version}"
+
+
+class SignatureMeaning(models.TextChoices):
+    REVIEWED = "reviewed_approved", _("Reviewed and approved")
+
+
+@pghistory.track(pghistory.InsertEvent())
+class Signature(models.Model):
+    """An investigator's electronic signature (21 CFR 11.50, 11.70): append-only."""
+
+    content_type = _generic("+")
+    object_id = models.PositiveBigIntegerField(_("record"))
+    subject = models.CharField(_("participant"), max_length=20, db_index=True)
+    scope = models.CharField(_("signed"), max_length=20, help_text=_("form, visit or casebook"))
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("signer"),
+    )
+    printed_name = models.CharField(_("printed name"), max_length=150)
+    meaning = models.CharField(_("meaning"), max_length=30, choices=SignatureMeaning.choices)
+    signed_at = models.DateTimeField(_("signed at"), auto_now_add=True)
+    record_sha256 = models.CharField(_("SHA-256 of the signed records"), max_length=64)
+
+    class Meta:
+        verbose_name = _("electronic signature")
+        verbose_name_plural = _("electronic signatures")
+        ordering = ["-signed_at"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="signature_record")]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.printed_name}, {self.get_meaning_display()}, {self.signed_at:%Y-%m-%d %H:%M %z}"
+        )

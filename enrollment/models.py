@@ -219,6 +219,11 @@ class Screening(ClinicalRecord):
         return self.screening_number
 
     @property
+    def audit_subject(self) -> str:
+        participant = getattr(self, "participant", None)
+        return participant.participant_id if participant is not None else self.screening_number
+
+    @property
     def screening_number(self) -> str:
         return f"SCR-{self.pk:04d}" if self.pk else "SCR-new"
 

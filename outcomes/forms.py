@@ -308,7 +308,7 @@ class SurvivalForm(ClinicalRecordForm):
             for name in ("death_date", "death_cause"):
                 if not data.get(name):
                     self.add_error(
-                        name, ValidationError(_("Required for a death."), code="required")
+                        name, ValidationError(_("Required when the participant died."), code="required")
                     )
         else:
             data["death_date"], data["death_cause"] = None, ""
@@ -382,10 +382,10 @@ class LabPanelForm(forms.Form):
                     choices=[(u, u) for u in units], required=False, label=_("unit")
                 )
                 self.fields[f"{prefix}_low"] = forms.DecimalField(
-                    required=False, max_digits=12, decimal_places=3, label=_("low")
+                    required=False, max_digits=12, decimal_places=3, label=_("normal range, low")
                 )
                 self.fields[f"{prefix}_high"] = forms.DecimalField(
-                    required=False, max_digits=12, decimal_places=3, label=_("high")
+                    required=False, max_digits=12, decimal_places=3, label=_("normal range, high")
                 )
             self.fields[f"{prefix}_cs"] = forms.NullBooleanField(
                 required=False,
@@ -439,7 +439,7 @@ class LabPanelForm(forms.Form):
             if low is not None and high is not None and low > high:
                 self.add_error(
                     f"{prefix}_high",
-                    ValidationError(_("The upper limit is below the lower."), code="order"),
+                    ValidationError(_("The upper limit cannot be below the lower limit."), code="order"),
                 )
             if value is not None and analyte.range_name:
                 factors = dict(analyte.other_units)

@@ -71,6 +71,16 @@ class Visit(ClinicalRecord):
             return str(_("Unscheduled visit"))
         return next((str(_(v.label)) for v in protocol.VISITS if v.code == self.code), self.code)
 
+    def signature_records(self) -> list[ClinicalRecord]:
+        """A visit's signature covers the visit, its CRFs and its laboratory results."""
+        records: list[ClinicalRecord] = [self]
+        for relation in ("vitals", "oxygenation", "pft", "six_mwt", "hrct", "survival"):
+            crf = getattr(self, relation, None)
+            if crf is not None and not crf.is_retired:
+                records.append(crf)
+        records += [lab for lab in self.labs.all() if not lab.is_retired]
+        return records
+
     @property
     def required_forms(self) -> tuple[str, ...]:
         if self.code == UNSCHEDULED:
@@ -231,7 +241,7 @@ class PulmonaryFunction(VisitCrf):
     visit = models.OneToOneField(
         Visit, on_delete=models.PROTECT, related_name="pft", verbose_name=_("visit")
     )
-    done = models.BooleanField(_("done"), choices=YES_NO)
+    done = models.BooleanField(_("test done"), choices=YES_NO)
     not_done_reason = models.CharField(
         _("reason not done"), max_length=200, blank=True, help_text=_("e.g. too unwell, on HFNC")
     )
@@ -276,7 +286,7 @@ class SixMinuteWalk(VisitCrf):
     visit = models.OneToOneField(
         Visit, on_delete=models.PROTECT, related_name="six_mwt", verbose_name=_("visit")
     )
-    done = models.BooleanField(_("done"), choices=YES_NO)
+    done = models.BooleanField(_("test done"), choices=YES_NO)
     not_done_reason = models.CharField(_("reason not done"), max_length=200, blank=True)
     distance_m = _small(_("distance"), "m")
     spo2_pre = _small(_("SpO2 before"), "%")

@@ -1,0 +1,333 @@
+"""Data queries, source data verification, e-signatures and locking of clinical records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.apps import apps
+from django.contrib.auth import authenticate
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crf.audit import actor_context, audit_context
+from crf.models import (
+    ClinicalRecord,
+    DataQuery,
+    QueryAction,
+    QueryState,
+    QueryStep,
+    Signature,
+    SignatureMeaning,
+    Verification,
+)
+from crf.notifications import notification_create, notification_email
+
+# --- Data queries ---------------------------------------------------------------------------------
+
+
+def _ref(record: ClinicalRecord) -> dict:
+    return {"content_type": ContentType.objects.get_for_model(record), "object_id": record.pk}
+
+
+@transaction.atomic
+def query_open(
+    *,
+    record: ClinicalRecord,
+    field_name: str,
+    text: str,
+    actor=None,
+    automatic: bool = False,
+    key: str | None = None,
+) -> DataQuery:
+    """Raise a query on a field (by a monitor, or by an edit check with a unique key)."""
+    if not text.strip():
+        raise ValidationError({"text": _("Write the question.")}, code="required")
+    if field_name not in {f.name for f in record._meta.fields}:
+        raise ValidationError({"field_name": _("Unknown field.")}, code="unknown_field")
+    if key and DataQuery.objects.filter(key=key).exists():
+        return DataQuery.objects.get(key=key)
+    try:
+        with transaction.atomic():
+            query = DataQuery.objects.create(
+                **_ref(record),
+                field_name=field_name,
+                subject=record.audit_subject,
+                automatic=automatic,
+                key=key,
+                opened_by=actor,
+            )
+    except IntegrityError:
+        return DataQuery.objects.get(key=key)
+    QueryStep.objects.create(query=query, action=QueryAction.OPEN, text=text.strip(), by=actor)
+    return query
+
+
+def _transition(
+    query: DataQuery,
+    *,
+    allowed: set[str],
+    to: str,
+    action: str,
+    text: str,
+    actor,
+    data_changed=False,
+):
+    if not text.strip():
+        raise ValidationError({"text": _("Write a message.")}, code="required")
+    # Race-safe: only a query still in an allowed state moves.
+    changes = {"state": to, "closed_at": timezone.now() if to == QueryState.CLOSED else None}
+    moved = DataQuery.objects.filter(pk=query.pk, state__in=allowed).update(**changes)
+    if moved != 1:
+        raise ValidationError(_("The query changed meanwhile; reload the page."), code="conflict")
+    QueryStep.objects.create(
+        query=query, action=action, text=text.strip(), by=actor, data_changed=data_changed
+    )
+    query.refresh_from_db()
+    return query
+
+
+@transaction.atomic
+def query_answer(*, query: DataQuery, actor, text: str, data_changed: bool = False) -> DataQuery:
+    return _transition(
+        query, allowed={QueryState.OPEN}, to=QueryState.ANSWERED, action=QueryAction.ANSWER, text=text, actor=actor,
+        data_changed=data_changed,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def query_close(*, query: DataQuery, actor, text: str) -> DataQuery:
+    return _transition(
+        query,
+        allowed={QueryState.OPEN, QueryState.ANSWERED},
+        to=QueryState.CLOSED,
+        action=QueryAction.CLOSE,
+        text=text,
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def query_reopen(*, query: DataQuery, actor, text: str) -> DataQuery:
+    return _transition(
+        query,
+        allowed={QueryState.ANSWERED, QueryState.CLOSED},
+        to=QueryState.OPEN,
+        action=QueryAction.REOPEN,
+        text=text,
+        actor=actor,
+    )
+
+
+def soft_range_queries(record: ClinicalRecord) -> None:
+    """Open a query for each confirmed unusual value (once per record and field)."""
+    for field_name in record.soft_range_fields:
+        field = record._meta.get_field(field_name)
+        query_open(
+            record=record,
+            field_name=field_name,
+            text=_(
+                "%(field)s = %(value)s is outside the usual range; confirmed at entry. Please check it against the source."
+            )
+            % {"field": field.verbose_name, "value": getattr(record, field_name)},
+            automatic=True,
+            key=f"soft:{record._meta.label_lower}:{record.pk}:{field_name}",
+        )
+
+
+# --- Source data verification ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_verify(*, record: ClinicalRecord, actor) -> Verification:
+    """Mark the record, at its current version, as verified against the source."""
+    verification, _created = Verification.objects.update_or_create(
+        **_ref(record),
+        defaults={
+            "record_version": record.version,
+            "verified_by": actor,
+            "subject": record.audit_subject,
+            "verified_at": timezone.now(),
+        },
+    )
+    return verification
+
+
+def is_verified(record: ClinicalRecord, verification: Verification | None) -> bool:
+    return verification is not None and verification.record_version == record.version
+
+
+# --- Signatures -----------------------------------------------------------------------------------
+
+HASH_EXCLUDED = {
+    "version",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "locked_at",
+    "soft_range_fields",
+}
+
+
+def records_sha256(records: list[ClinicalRecord]) -> str:
+    """A hash of the clinical content of the records (what a signature vouches for)."""
+    content = []
+    for record in sorted(records, key=lambda r: (r._meta.label_lower, r.pk)):
+        values = {
+            field.attname: field.value_to_string(record)
+            for field in record._meta.concrete_fields
+            if field.name not in HASH_EXCLUDED
+        }
+        content.append([record._meta.label_lower, record.pk, values])
+    return hashlib.sha256(
+        json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+
+
+def casebook_records(participant) -> list[ClinicalRecord]:
+    """Every current clinical record of a participant, whatever app it lives in."""
+    records: list[ClinicalRecord] = [participant]
+    paths = ("participant", "visit__participant", "adverse_event__participant")
+    for model in apps.get_models():
+        if not issubclass(model, ClinicalRecord) or model is type(participant):
+            continue
+        names = {f.name for f in model._meta.fields}
+        for path in paths:
+            if path.split("__")[0] in names:
+                records += list(
+                    model.objects.filter(**{path: participant}, retired_at__isnull=True)
+                )
+                break
+        else:
+            if "screening" in names:
+                records += list(
+                    model.objects.filter(
+                        screening=participant.screening_id, retired_at__isnull=True
+                    )
+                )
+    records.append(participant.screening)
+    return records
+
+
+def scope_records(record: ClinicalRecord, scope: str) -> list[ClinicalRecord]:
+    if scope == "casebook":
+        return casebook_records(record)
+    if scope == "visit":
+        return record.signature_records()
+    return [record]
+
+
+@transaction.atomic
+def signature_sign(
+    *, record: ClinicalRecord, scope: str, actor, password: str, request
+) -> Signature:
+    """Sign after re-entering the password; a wrong password counts towards the lockout."""
+    user = authenticate(request, username=actor.get_username(), password=password)
+    if user is None or user.pk != actor.pk:
+        raise ValidationError(
+            {"password": _("The password is not correct.")}, code="wrong_password"
+        )
+    records = scope_records(record, scope)
+    return Signature.objects.create(
+        **_ref(record),
+        subject=record.audit_subject,
+        scope=scope,
+        signer=actor,
+        printed_name=actor.printed_name,
+        meaning=SignatureMeaning.REVIEWED,
+        record_sha256=records_sha256(records),
+    )
+
+
+def signature_valid(signature: Signature, record: ClinicalRecord | None = None) -> bool:
+    """Whether the signed records are unchanged since the signature."""
+    record = record or signature.content_type.get_object_for_this_type(pk=signature.object_id)
+    return records_sha256(scope_records(record, signature.scope)) == signature.record_sha256
+
+
+def latest_signature(record: ClinicalRecord) -> Signature | None:
+    return (
+        Signature.objects.filter(**_ref(record))
+        .select_related("signer")
+        .order_by("-signed_at")
+        .first()
+    )
+
+
+# --- After a change -------------------------------------------------------------------------------
+
+
+def on_record_changed(record: ClinicalRecord) -> None:
+    """Tell the monitor when a change clears their verification, and the signer when a signature
+    no longer matches (the marks themselves are recomputed from versions and hashes)."""
+    verification = Verification.objects.filter(**_ref(record)).select_related("verified_by").first()
+    if verification is not None and verification.record_version != record.version:
+        _notify(
+            verification.verified_by,
+            f"sdv-cleared:{record._meta.label_lower}:{record.pk}:v{record.version}",
+            "sdv_cleared",
+            _("Verification cleared: %(record)s changed") % {"record": record},
+            _(
+                "The record changed after you verified it (version %(old)s to %(new)s). Verify it again."
+            )
+            % {"old": verification.record_version, "new": record.version},
+            record.history_url(),
+        )
+    for signature in Signature.objects.filter(subject=record.audit_subject).select_related(
+        "signer"
+    ):
+        if not signature_valid(signature):
+            _notify(
+                signature.signer,
+                f"signature-invalid:{signature.pk}",
+                "signature_invalid",
+                _("Your signature no longer matches: %(subject)s") % {"subject": signature.subject},
+                _("A record you signed on %(at)s changed; review and sign again.")
+                % {"at": timezone.localtime(signature.signed_at).strftime("%Y-%m-%d %H:%M")},
+                record.history_url(),
+            )
+
+
+def _notify(user, key, kind, subject, body, url) -> None:
+    notification = notification_create(
+        key=f"{key}:user:{user.pk}", kind=kind, subject=subject, body=body, url=url, recipient=user
+    )
+    if notification.emailed_at is None:
+        notification_email(notification_id=notification.pk)
+
+
+# --- Locking --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def records_lock(*, records: list[ClinicalRecord], actor) -> int:
+    """Lock the records; the database then refuses any change until they are unlocked."""
+    now, locked = timezone.now(), 0
+    with audit_context(reason=_("Locked after signature."), **actor_context(actor)):
+        for record in records:
+            locked += (
+                type(record)
+                .objects.filter(pk=record.pk, locked_at__isnull=True)
+                .update(locked_at=now)
+            )
+    return locked
+
+
+@transaction.atomic
+def records_unlock(*, records: list[ClinicalRecord], actor, reason: str) -> int:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the records are unlocked.")}, code="required")
+    unlocked = 0
+    with audit_context(reason=reason, **actor_context(actor)):
+        for record in records:
+            unlocked += (
+                type(record)
+                .objects.filter(pk=record.pk, locked_at__isnull=False)
+                .update(locked_at=None)
+            )
+    return unlocked
