@@ -14,6 +14,8 @@ NAVIGATION = [
     (_("Safety"), "safety:dashboard", Perm.VIEW_DATA),
     (_("Screening"), "enrollment:screening_list", Perm.VIEW_DATA),
     (_("Study flow"), "dashboards:consort", Perm.VIEW_DATA),
+    (_("Queries"), "crf:queries", Perm.VIEW_DATA),
+    (_("Monitoring"), "crf:sdv", Perm.VIEW_DATA),
     (_("Users"), "admin:accounts_user_changelist", Perm.MANAGE_USERS),
 ]
 

@@ -93,9 +93,14 @@ def _transition(
 @transaction.atomic
 def query_answer(*, query: DataQuery, actor, text: str, data_changed: bool = False) -> DataQuery:
     return _transition(
-        query, allowed={QueryState.OPEN}, to=QueryState.ANSWERED, action=QueryAction.ANSWER, text=text, actor=actor,
+        query,
+        allowed={QueryState.OPEN},
+        to=QueryState.ANSWERED,
+        action=QueryAction.ANSWER,
+        text=text,
+        actor=actor,
         data_changed=data_changed,
-    )  # fmt: skip
+    )
 
 
 @transaction.atomic
@@ -122,6 +127,16 @@ def query_reopen(*, query: DataQuery, actor, text: str) -> DataQuery:
     )
 
 
+def open_query_count(records: list[ClinicalRecord]) -> int:
+    """Queries not closed on any of these records (one query)."""
+    from django.db.models import Q
+
+    condition = Q(pk__in=[])
+    for record in records:
+        condition |= Q(content_type=ContentType.objects.get_for_model(record), object_id=record.pk)
+    return DataQuery.objects.filter(condition).exclude(state=QueryState.CLOSED).count()
+
+
 def soft_range_queries(record: ClinicalRecord) -> None:
     """Open a query for each confirmed unusual value (once per record and field)."""
     for field_name in record.soft_range_fields:
@@ -130,7 +145,8 @@ def soft_range_queries(record: ClinicalRecord) -> None:
             record=record,
             field_name=field_name,
             text=_(
-                "%(field)s = %(value)s is outside the usual range; confirmed at entry. Please check it against the source."
+                "%(field)s = %(value)s is outside the usual range; confirmed at entry. Please "
+                "check it against the source."
             )
             % {"field": field.verbose_name, "value": getattr(record, field_name)},
             automatic=True,
@@ -272,7 +288,8 @@ def on_record_changed(record: ClinicalRecord) -> None:
             "sdv_cleared",
             _("Verification cleared: %(record)s changed") % {"record": record},
             _(
-                "The record changed after you verified it (version %(old)s to %(new)s). Verify it again."
+                "The record changed after you verified it (version %(old)s to %(new)s). Verify "
+                "it again."
             )
             % {"old": verification.record_version, "new": record.version},
             record.history_url(),

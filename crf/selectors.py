@@ -8,6 +8,7 @@ from datetime import datetime
 from django.apps import apps
 from django.db import models
 from django.http import Http404
+from django.utils import timezone
 from pghistory.models import Events
 
 from crf.models import ClinicalRecord
@@ -53,52 +54,120 @@ def _display(field: models.Field | None, value):
     return value
 
 
+def _changes(
+    model, fields: dict, skip: set, action: str, previous: dict, data: dict
+) -> list[FieldChange]:
+    changes = []
+    for attname, value in data.items():
+        if attname in skip or attname not in fields:
+            continue
+        old = previous.get(attname)
+        if action == "insert" and value in (None, ""):
+            continue
+        if action != "insert" and old == value:
+            continue
+        field = fields[attname]
+        changes.append(
+            FieldChange(
+                field=field.name,
+                label=str(field.verbose_name),
+                old=_display(field, old),
+                new=_display(field, value),
+            )
+        )
+    return changes
+
+
+def _field_maps(model):
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    skip = {f.attname for f in fields.values() if f.name in model.BOOKKEEPING_FIELDS}
+    return fields, skip
+
+
+def _entry(event, changes) -> HistoryEntry:
+    context = event.pgh_context or {}
+    return HistoryEntry(
+        at=event.pgh_created_at,
+        action=event.pgh_label,
+        username=context.get("username"),
+        role=context.get("role"),
+        reason=context.get("reason"),
+        request_id=context.get("request_id"),
+        ip=context.get("ip"),
+        task=context.get("task"),
+        changes=changes,
+    )
+
+
 def record_history(record: ClinicalRecord) -> list[HistoryEntry]:
     """Return the record's audit events, oldest first, each with its changed fields."""
     model = type(record)
-    fields = {f.attname: f for f in model._meta.concrete_fields}
-    skip = {
-        fields[name].attname for name in fields if fields[name].name in model.BOOKKEEPING_FIELDS
-    }
-    events = Events.objects.tracks(record).order_by("pgh_created_at", "pgh_id")
+    fields, skip = _field_maps(model)
     entries: list[HistoryEntry] = []
     previous: dict = {}
-    for event in events:
+    for event in Events.objects.tracks(record).order_by("pgh_created_at", "pgh_id"):
         data = event.pgh_data or {}
-        changes = []
-        for attname, value in data.items():
-            if attname in skip or attname not in fields:
-                continue
-            old = previous.get(attname)
-            if event.pgh_label == "insert" and value in (None, ""):
-                continue
-            if event.pgh_label != "insert" and old == value:
-                continue
-            field = fields[attname]
-            changes.append(
-                FieldChange(
-                    field=field.name,
-                    label=str(field.verbose_name),
-                    old=_display(field, old),
-                    new=_display(field, value),
-                )
-            )
-        context = event.pgh_context or {}
         entries.append(
-            HistoryEntry(
-                at=event.pgh_created_at,
-                action=event.pgh_label,
-                username=context.get("username"),
-                role=context.get("role"),
-                reason=context.get("reason"),
-                request_id=context.get("request_id"),
-                ip=context.get("ip"),
-                task=context.get("task"),
-                changes=changes,
-            )
+            _entry(event, _changes(model, fields, skip, event.pgh_label, previous, data))
         )
         previous = data
     return entries
+
+
+@dataclass
+class AuditRow(HistoryEntry):
+    subject: str = ""
+    form: str = ""
+    record_id: str = ""
+
+
+def clinical_models() -> list[type[ClinicalRecord]]:
+    return [m for m in apps.get_models() if issubclass(m, ClinicalRecord)]
+
+
+def audit_form_choices() -> list[tuple[str, str]]:
+    return sorted((m._meta.label, str(m._meta.verbose_name)) for m in clinical_models())
+
+
+def audit_rows(filters: dict) -> list[AuditRow]:
+    """Every change of clinical data, newest first, by participant, user, form and date."""
+    models = {m._meta.label: m for m in clinical_models()}
+    labels = [filters["form"]] if filters.get("form") in models else list(models)
+    events = Events.objects.filter(pgh_obj_model__in=labels).order_by("pgh_created_at", "pgh_id")
+    if filters.get("participant"):
+        events = events.filter(pgh_context__subject=filters["participant"])
+    maps = {label: _field_maps(models[label]) for label in labels}
+    previous: dict[tuple[str, str], dict] = {}
+    rows = []
+    for event in events:
+        model = models[event.pgh_obj_model]
+        fields, skip = maps[event.pgh_obj_model]
+        key = (event.pgh_obj_model, event.pgh_obj_id)
+        data = event.pgh_data or {}
+        entry = _entry(
+            event, _changes(model, fields, skip, event.pgh_label, previous.get(key, {}), data)
+        )
+        previous[key] = data
+        rows.append(
+            AuditRow(
+                **entry.__dict__,
+                subject=(event.pgh_context or {}).get("subject", ""),
+                form=str(model._meta.verbose_name),
+                record_id=event.pgh_obj_id,
+            )
+        )
+    if filters.get("user"):
+        rows = [row for row in rows if row.username == filters["user"]]
+    if filters.get("from"):
+        rows = [
+            row for row in rows if timezone.localtime(row.at).date().isoformat() >= filters["from"]
+        ]
+    if filters.get("to"):
+        rows = [
+            row for row in rows if timezone.localtime(row.at).date().isoformat() <= filters["to"]
+        ]
+    rows.reverse()
+    return rows
 
 
 def record_answers(record: ClinicalRecord, field_names: list[str]) -> list[tuple[str, object]]:

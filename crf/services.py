@@ -43,9 +43,20 @@ def record_create(*, record: ClinicalRecord, actor, submit: bool = True) -> Clin
     record.updated_by = actor
     record.status = RecordStatus.SUBMITTED if submit else RecordStatus.DRAFT
     record.full_clean()
-    with audit_context(**actor_context(actor)):
+    with audit_context(subject=record.audit_subject, **actor_context(actor)):
         record.save()
+    _after_save(record, changed=False)
     return record
+
+
+def _after_save(record: ClinicalRecord, *, changed: bool) -> None:
+    """Raise queries for confirmed unusual values; tell monitors and signers about a change."""
+    from crf import monitoring
+
+    if record.soft_range_fields:
+        monitoring.soft_range_queries(record)
+    if changed:
+        monitoring.on_record_changed(record)
 
 
 @transaction.atomic
@@ -63,6 +74,8 @@ def record_update(
     current = model.objects.select_for_update().select_related("updated_by").get(pk=record.pk)
     if current.version != expected_version:
         raise StaleRecordError(current.updated_by, current.updated_at, current.version)
+    if current.is_locked:
+        raise ValidationError(_("This record is locked; it must be unlocked before any change."))
     if not current.is_editable:
         raise ValidationError(_("This record is marked as entered in error and cannot be changed."))
     reason = reason.strip()
@@ -73,9 +86,10 @@ def record_update(
         record.status = RecordStatus.SUBMITTED
     record.updated_by = actor
     record.full_clean()
-    with audit_context(reason=reason or None, **actor_context(actor)):
+    with audit_context(reason=reason or None, subject=record.audit_subject, **actor_context(actor)):
         record.save()
     record.refresh_from_db(fields=["version", "updated_at"])
+    _after_save(record, changed=True)
     return record
 
 
@@ -98,9 +112,10 @@ def record_retire(
     current.retired_at = timezone.now()
     current.retired_reason = reason
     current.updated_by = actor
-    with audit_context(reason=reason, **actor_context(actor)):
+    with audit_context(reason=reason, subject=current.audit_subject, **actor_context(actor)):
         current.save(update_fields=["retired_at", "retired_reason", "updated_by", "updated_at"])
     current.refresh_from_db(fields=["version", "updated_at"])
+    _after_save(current, changed=True)
     return current
 
 

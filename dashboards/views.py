@@ -3,6 +3,8 @@ from django.utils import timezone
 
 from accounts.access import can, require
 from accounts.roles import Perm
+from crf import monitoring
+from crf.models import DataQuery
 from dashboards import selectors
 from dosing import selectors as dosing_selectors
 from enrollment import selectors as enrollment_selectors
@@ -56,6 +58,7 @@ def casebook(request, participant_id: str):
         if item.kind == "visit"
     ]
     endpoint_rows = outcomes_selectors.change_from_baseline(participant, visits)
+    signature = monitoring.latest_signature(participant)
     study_exit = StudyExit.objects.filter(participant=participant).first()
     return render(
         request,
@@ -72,6 +75,14 @@ def casebook(request, participant_id: str):
             ],
             "unscheduled": [visit for visit in visits if visit.code == "unscheduled"],
             "endpoint_rows": endpoint_rows,
+            "signature": signature,
+            "signature_valid": monitoring.signature_valid(signature, participant)
+            if signature
+            else None,
+            "open_queries": DataQuery.objects.filter(subject=participant.participant_id)
+            .exclude(state="closed")
+            .count(),
+            "can_sign": can(request.user, Perm.SIGN_RECORDS),
             "endpoints": outcomes_selectors.ENDPOINTS,
             "plotted": [
                 (code, label)

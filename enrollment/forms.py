@@ -23,6 +23,7 @@ from enrollment.models import (
     Mda5Titre,
     Participant,
     PregnancyTest,
+    ProtocolDeviation,
     Screening,
     Sex,
     StudyExit,
@@ -513,3 +514,20 @@ class StudyExitForm(ClinicalRecordForm):
                 ),
             )
         return data
+
+
+class DeviationForm(ClinicalRecordForm):
+    class Meta:
+        model = ProtocolDeviation
+        fields = ["category", "severity", "occurred_on", "description", "action"]
+        widgets = {
+            "occurred_on": DateInput(),
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "action": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def clean_occurred_on(self):
+        value = self.cleaned_data["occurred_on"]
+        if value > timezone.localdate():
+            raise ValidationError(_("This date is in the future."), code="future")
+        return value

@@ -480,11 +480,20 @@ class ProtocolDeviation(ClinicalRecord):
     description = models.TextField(_("description"))
     action = models.TextField(_("action taken"), blank=True)
     source_key = models.CharField(
-        _("source"),
+        _("raised by"),
         max_length=100,
         blank=True,
-        help_text=_("For automatic records: what raised it."),
+        help_text=_("For a deviation recorded automatically: the record that caused it."),
     )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("protocol deviation")

@@ -137,3 +137,16 @@ def study_exit_save(
     return record_update(
         record=study_exit, actor=actor, expected_version=expected_version, reason=reason
     )
+
+
+@transaction.atomic
+def deviation_review(*, deviation, actor):
+    """Record the investigator's review of a protocol deviation."""
+    deviation.reviewed_by = actor
+    deviation.reviewed_at = timezone.now()
+    return record_update(
+        record=deviation,
+        actor=actor,
+        expected_version=deviation.version,
+        reason=_("Reviewed by the investigator."),
+    )

@@ -4,6 +4,18 @@ from enrollment import views
 
 app_name = "enrollment"
 urlpatterns = [
+    path("deviations/", views.deviation_list, name="deviations"),
+    path("deviations/<int:pk>/review/", views.deviation_review, name="deviation_review"),
+    path(
+        "participants/<str:participant_id>/deviations/new/",
+        views.deviation_edit,
+        name="deviation_new",
+    ),
+    path(
+        "participants/<str:participant_id>/deviations/<int:pk>/",
+        views.deviation_edit,
+        name="deviation_edit",
+    ),
     path("screening/", views.screening_list, name="screening_list"),
     path("screening/new/", views.screening_create, name="screening_create"),
     path("screening/<int:pk>/", views.screening_detail, name="screening_detail"),

@@ -14,13 +14,14 @@ from crf.views import edit_record
 from enrollment import selectors, services
 from enrollment.forms import (
     ConsentForm,
+    DeviationForm,
     EnrollForm,
     IdentityForm,
     ParticipantForm,
     ScreeningForm,
     StudyExitForm,
 )
-from enrollment.models import Consent, Identity, Screening, StudyExit
+from enrollment.models import Consent, Identity, ProtocolDeviation, Screening, StudyExit
 
 # Answers a re-screen starts from; the dates and results of tests are asked afresh.
 RESCREEN_COPIED = (
@@ -235,3 +236,53 @@ def study_exit_edit(request, participant_id: str):
             "back_url": participant.get_absolute_url(),
         },
     )
+
+
+def deviation_list(request):
+    require(request, Perm.VIEW_DATA)
+    deviations = ProtocolDeviation.objects.filter(retired_at__isnull=True).select_related(
+        "participant", "reviewed_by"
+    )
+    participant = request.GET.get("participant", "")
+    if participant:
+        deviations = deviations.filter(participant__participant_id=participant)
+    return render(
+        request,
+        "enrollment/deviations.html",
+        {
+            "deviations": deviations,
+            "participants": selectors.participants(),
+            "participant": participant,
+            "can_enter": can(request.user, Perm.ENTER_DATA),
+            "can_review": can(request.user, Perm.SIGN_RECORDS),
+        },
+    )
+
+
+def deviation_edit(request, participant_id: str, pk: int | None = None):
+    participant = _participant(request, participant_id, Perm.ENTER_DATA)
+    deviation = (
+        get_object_or_404(ProtocolDeviation, pk=pk, participant=participant)
+        if pk
+        else ProtocolDeviation(participant=participant)
+    )
+    return edit_record(
+        request,
+        form=DeviationForm(request.POST or None, instance=deviation),
+        save=lambda obj, **kw: record_save(record=obj, **kw),
+        success_url="/deviations/",
+        context={
+            "title": _("Protocol deviation of %(pid)s") % {"pid": participant.participant_id},
+            "back_url": "/deviations/",
+        },
+    )
+
+
+def deviation_review(request, pk: int):
+    """The investigator reviews a deviation (recorded with who and when)."""
+    require(request, Perm.SIGN_RECORDS)
+    deviation = get_object_or_404(ProtocolDeviation, pk=pk)
+    if request.method == "POST" and deviation.reviewed_at is None:
+        services.deviation_review(deviation=deviation, actor=request.user)
+        messages.success(request, _("Deviation reviewed."))
+    return redirect("enrollment:deviations")

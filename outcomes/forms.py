@@ -308,7 +308,8 @@ class SurvivalForm(ClinicalRecordForm):
             for name in ("death_date", "death_cause"):
                 if not data.get(name):
                     self.add_error(
-                        name, ValidationError(_("Required when the participant died."), code="required")
+                        name,
+                        ValidationError(_("Required when the participant died."), code="required"),
                     )
         else:
             data["death_date"], data["death_cause"] = None, ""
@@ -439,7 +440,9 @@ class LabPanelForm(forms.Form):
             if low is not None and high is not None and low > high:
                 self.add_error(
                     f"{prefix}_high",
-                    ValidationError(_("The upper limit cannot be below the lower limit."), code="order"),
+                    ValidationError(
+                        _("The upper limit cannot be below the lower limit."), code="order"
+                    ),
                 )
             if value is not None and analyte.range_name:
                 factors = dict(analyte.other_units)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import can, require
 from accounts.roles import Perm
+from crf import monitoring
 from crf.services import StaleRecordError, record_save
 from crf.views import edit_record
 from enrollment import selectors as enrollment_selectors
@@ -106,6 +107,8 @@ def visit_detail(request, participant_id: str, pk: int):
     ]
     extra = [code for code in [*CRFS, "labs"] if code not in visit.required_forms]
     oxygenation = getattr(visit, "oxygenation", None)
+    records = visit.signature_records()
+    signature = monitoring.latest_signature(visit)
     return render(
         request,
         "outcomes/visit.html",
@@ -123,6 +126,16 @@ def visit_detail(request, participant_id: str, pk: int):
             "hrct": getattr(visit, "hrct", None),
             "labs": list(visit.labs.all()),
             "can_enter": can(request.user, Perm.ENTER_DATA),
+            "can_sign": can(request.user, Perm.SIGN_RECORDS),
+            "crf_records": [
+                (r, r._meta.label_lower, r._meta.verbose_name)
+                for r in records[1:]
+                if not hasattr(r, "analyte")
+            ],
+            "signature": signature,
+            "signature_valid": monitoring.signature_valid(signature, visit) if signature else None,
+            "open_queries": monitoring.open_query_count(records),
+            "locked": visit.is_locked,
         },
     )
 

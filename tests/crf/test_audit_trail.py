@@ -201,3 +201,28 @@ def test_the_check_reports_a_clinical_model_redefining_a_shared_field():
     finally:
         del apps.all_models["crftest"]["ownstatus"]
         apps.clear_cache()
+
+
+def test_the_audit_context_refuses_dropping_an_entry(observation):
+    context_id = events_of(observation)[0].pgh_context_id
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE pghistory_context SET metadata = metadata::jsonb - 'role' WHERE id = %s",
+            [context_id],
+        )
+
+
+def test_one_request_may_save_records_of_two_participants(client_for, coordinator):
+    """The request's audit context follows the record being saved (its subject changes)."""
+    from crf import audit
+    from crf.services import record_create
+    from tests.crftest.models import Observation
+
+    with audit.audit_context(request_id="r1", user=coordinator.pk):
+        first = record_create(
+            record=Observation(measured_on=dt.date(2026, 3, 1)), actor=coordinator
+        )
+        second = record_create(
+            record=Observation(measured_on=dt.date(2026, 3, 2)), actor=coordinator
+        )
+    assert events_of(first) and events_of(second)

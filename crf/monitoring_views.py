@@ -1,0 +1,385 @@
+"""Pages of monitoring: a record's queries, verification and signature; the query list; SDV
+progress; signing and locking a form, a visit or a casebook; the study-wide audit review."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+
+from django import forms
+from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.access import can, require
+from accounts.roles import Perm
+from crf import monitoring, selectors
+from crf.models import DataQuery, QueryState, Signature, Verification
+
+SCOPES = {"form", "visit", "casebook"}
+
+
+class MessageForm(forms.Form):
+    text = forms.CharField(
+        label=gettext_lazy("Message"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+
+
+class RaiseQueryForm(MessageForm):
+    field_name = forms.ChoiceField(label=gettext_lazy("Field"))
+
+
+class SignForm(forms.Form):
+    password = forms.CharField(
+        label=gettext_lazy("Your password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=gettext_lazy("Signing means: reviewed and approved (21 CFR 11.50)."),
+    )
+
+
+class UnlockForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for unlocking"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+def _record(label: str, pk: int):
+    model = selectors.clinical_model(label)
+    return get_object_or_404(model, pk=pk)
+
+
+def _fields(record) -> list:
+    names = [
+        f.name for f in record._meta.concrete_fields if f.name not in record.BOOKKEEPING_FIELDS
+    ]
+    return [n for n in names if n not in ("id", "status", "retired_at", "retired_reason")]
+
+
+def record_monitor(request, label: str, pk: int):
+    """A record with its values, open queries per field, verification, signature and lock."""
+    record = _record(label, pk)
+    require(request, record.view_perm)
+    ref = {"content_type": ContentType.objects.get_for_model(record), "object_id": record.pk}
+    queries = list(DataQuery.objects.filter(**ref).prefetch_related("steps__by"))
+    open_by_field = Counter(q.field_name for q in queries if q.state != QueryState.CLOSED)
+    verification = Verification.objects.filter(**ref).select_related("verified_by").first()
+    signature = monitoring.latest_signature(record)
+    field_names = _fields(record)
+    raise_form = RaiseQueryForm(request.POST or None)
+    raise_form.fields["field_name"].choices = [
+        (n, record._meta.get_field(n).verbose_name) for n in field_names
+    ]
+    if request.method == "POST":
+        require(request, Perm.MANAGE_QUERIES)
+        if raise_form.is_valid():
+            monitoring.query_open(
+                record=record,
+                field_name=raise_form.cleaned_data["field_name"],
+                text=raise_form.cleaned_data["text"],
+                actor=request.user,
+            )
+            messages.success(request, _("Query raised."))
+            return redirect(request.path)
+    answers = dict(selectors.record_answers(record, field_names))
+    rows = [
+        (
+            n,
+            record._meta.get_field(n).verbose_name,
+            answers.get(str(record._meta.get_field(n).verbose_name)),
+            open_by_field.get(n, 0),
+        )
+        for n in field_names
+    ]
+    return render(
+        request,
+        "crf/monitor.html",
+        {
+            "record": record,
+            "label": label,
+            "rows": rows,
+            "queries": queries,
+            "verification": verification,
+            "verified": monitoring.is_verified(record, verification),
+            "signature": signature,
+            "signature_valid": monitoring.signature_valid(signature, record) if signature else None,
+            "raise_form": raise_form,
+            "can_manage": can(request.user, Perm.MANAGE_QUERIES),
+            "can_sign": can(request.user, Perm.SIGN_RECORDS),
+        },
+    )
+
+
+def record_verify(request, label: str, pk: int):
+    require(request, Perm.MANAGE_QUERIES)
+    record = _record(label, pk)
+    if request.method == "POST":
+        monitoring.record_verify(record=record, actor=request.user)
+        messages.success(request, _("Marked as verified against the source."))
+    return redirect("crf:monitor", label=label, pk=pk)
+
+
+def sign(request, label: str, pk: int, scope: str):
+    """Sign a form, a visit or a casebook after re-entering the password."""
+    require(request, Perm.SIGN_RECORDS)
+    if scope not in SCOPES:
+        raise Http404
+    record = _record(label, pk)
+    form = SignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            monitoring.signature_sign(
+                record=record,
+                scope=scope,
+                actor=request.user,
+                password=form.cleaned_data["password"],
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error("password", exc.message_dict.get("password", exc.messages))
+        else:
+            messages.success(request, _("Signed: reviewed and approved."))
+            return redirect(_back(record, label))
+    records = monitoring.scope_records(record, scope)
+    return render(
+        request,
+        "crf/sign.html",
+        {
+            "record": record,
+            "scope": scope,
+            "form": form,
+            "count": len(records),
+            "back": _back(record, label),
+        },
+    )
+
+
+def _back(record, label: str) -> str:
+    if hasattr(record, "get_absolute_url"):
+        return record.get_absolute_url()
+    return f"/records/{label}/{record.pk}/monitor/"
+
+
+def lock(request, label: str, pk: int, scope: str):
+    """Lock a signed form, visit or casebook; unlocking needs a reason."""
+    require(request, Perm.SIGN_RECORDS)
+    if scope not in SCOPES or request.method != "POST":
+        raise Http404
+    record = _record(label, pk)
+    signature = (
+        Signature.objects.filter(
+            content_type=ContentType.objects.get_for_model(record), object_id=record.pk, scope=scope
+        )
+        .order_by("-signed_at")
+        .first()
+    )
+    if signature is None or not monitoring.signature_valid(signature, record):
+        messages.error(
+            request, _("Only a record with a valid signature can be locked: sign it first.")
+        )
+    else:
+        count = monitoring.records_lock(
+            records=monitoring.scope_records(record, scope), actor=request.user
+        )
+        messages.success(request, _("%(count)s records locked.") % {"count": count})
+    return redirect(_back(record, label))
+
+
+def unlock(request, label: str, pk: int, scope: str):
+    require(request, Perm.SIGN_RECORDS)
+    if scope not in SCOPES:
+        raise Http404
+    record = _record(label, pk)
+    form = UnlockForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        count = monitoring.records_unlock(
+            records=monitoring.scope_records(record, scope),
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+        messages.success(request, _("%(count)s records unlocked.") % {"count": count})
+        return redirect(_back(record, label))
+    return render(
+        request, "crf/unlock.html", {"record": record, "form": form, "back": _back(record, label)}
+    )
+
+
+def query_list(request):
+    require(request, Perm.VIEW_DATA)
+    state = request.GET.get("state", "open")
+    queries = DataQuery.objects.select_related("content_type", "opened_by").order_by("opened_at")
+    if state in QueryState.values:
+        queries = queries.filter(state=state)
+    subject = request.GET.get("participant", "")
+    if subject:
+        queries = queries.filter(subject=subject)
+    now = timezone.now()
+    rows = [(q, (now - q.opened_at).days) for q in queries[:500]]
+    return render(
+        request,
+        "crf/queries.html",
+        {"rows": rows, "state": state, "subject": subject, "states": QueryState.choices},
+    )
+
+
+def query_detail(request, pk: int):
+    require(request, Perm.VIEW_DATA)
+    query = get_object_or_404(DataQuery.objects.select_related("content_type"), pk=pk)
+    form = MessageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        action = request.POST.get("action")
+        needed = Perm.ANSWER_QUERIES if action == "answer" else Perm.MANAGE_QUERIES
+        require(request, needed)
+        service = {
+            "answer": monitoring.query_answer,
+            "close": monitoring.query_close,
+            "reopen": monitoring.query_reopen,
+        }.get(action)
+        if service is None:
+            raise Http404
+        kwargs = (
+            {"data_changed": request.POST.get("data_changed") == "on"} if action == "answer" else {}
+        )
+        try:
+            service(query=query, actor=request.user, text=form.cleaned_data["text"], **kwargs)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("crf:query", pk=pk)
+    record = query.record
+    return render(
+        request,
+        "crf/query.html",
+        {
+            "query": query,
+            "record": record,
+            "label": record._meta.label_lower,
+            "field_label": record._meta.get_field(query.field_name).verbose_name,
+            "value": getattr(record, query.field_name),
+            "steps": list(query.steps.select_related("by")),
+            "form": form,
+            "can_answer": can(request.user, Perm.ANSWER_QUERIES) and query.state == QueryState.OPEN,
+            "can_manage": can(request.user, Perm.MANAGE_QUERIES),
+        },
+    )
+
+
+def sdv_progress(request):
+    """Source data verification per participant and study-wide."""
+    require(request, Perm.VIEW_DATA)
+    from django.apps import apps
+
+    from crf.models import ClinicalRecord
+
+    totals: Counter[str] = Counter()
+    models = [m for m in apps.get_models() if issubclass(m, ClinicalRecord)]
+    versions: dict[tuple[int, int], int] = {}
+    subjects: dict[tuple[int, int], str] = {}
+    for model in models:
+        content_type = ContentType.objects.get_for_model(model)
+        for record in model.objects.filter(retired_at__isnull=True):
+            subject = record.audit_subject
+            if not subject or subject.startswith("SCR-"):
+                continue
+            totals[subject] += 1
+            versions[(content_type.pk, record.pk)] = record.version
+            subjects[(content_type.pk, record.pk)] = subject
+    verified: Counter[str] = Counter()
+    for v in Verification.objects.all():
+        key = (v.content_type_id, v.object_id)
+        if versions.get(key) == v.record_version:
+            verified[subjects[key]] += 1
+    open_queries = Counter(
+        DataQuery.objects.exclude(state=QueryState.CLOSED).values_list("subject", flat=True)
+    )
+    rows = sorted((s, verified[s], totals[s], open_queries[s]) for s in totals)
+    return render(
+        request,
+        "crf/sdv.html",
+        {
+            "rows": rows,
+            "verified": sum(verified.values()),
+            "total": sum(totals.values()),
+            "open_queries": sum(open_queries.values()),
+        },
+    )
+
+
+def audit_review(request):
+    """Every change of clinical data, filterable; CSV for the monitor."""
+    require(request, Perm.VIEW_DATA)
+    filters = {
+        "participant": request.GET.get("participant", "").strip(),
+        "user": request.GET.get("user", "").strip(),
+        "form": request.GET.get("form", "").strip(),
+        "from": request.GET.get("from", "").strip(),
+        "to": request.GET.get("to", "").strip(),
+    }
+    rows = selectors.audit_rows(filters)
+    if request.GET.get("format") == "csv":
+        return _audit_csv(rows)
+    return render(
+        request,
+        "crf/audit.html",
+        {
+            "rows": rows[:1000],
+            "total": len(rows),
+            "filters": filters,
+            "forms": selectors.audit_form_choices(),
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+def _audit_csv(rows):
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+
+    def lines():
+        yield writer.writerow(
+            [
+                "when",
+                "participant",
+                "form",
+                "record",
+                "action",
+                "field",
+                "old",
+                "new",
+                "user",
+                "role",
+                "reason",
+                "request_id",
+            ]
+        )
+        for row in rows:
+            for change in row.changes or [None]:
+                yield writer.writerow(
+                    [
+                        timezone.localtime(row.at).isoformat(),
+                        row.subject,
+                        row.form,
+                        row.record_id,
+                        row.action,
+                        change.label if change else "",
+                        "" if change is None or change.old is None else change.old,
+                        "" if change is None or change.new is None else change.new,
+                        row.username or row.task or "",
+                        row.role or "",
+                        row.reason or "",
+                        row.request_id or "",
+                    ]
+                )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-trail-{timezone.localtime():%Y%m%d-%H%M}.csv"'
+    )
+    return response
