@@ -20,12 +20,37 @@ class RecordDeletionRefused(Exception):
     """Clinical records are retired with a reason, never deleted."""
 
 
+def clinical_triggers() -> list[pgtrigger.Trigger]:
+    """The database rules every clinical table carries."""
+    return [
+        # Clinical records are never deleted (DESIGN.md section 3): retire them instead.
+        pgtrigger.Protect(name="no_delete", operation=pgtrigger.Delete),
+        # Every change raises the version, also raw SQL, so optimistic locking cannot be
+        # bypassed by code that forgets it.
+        pgtrigger.Trigger(
+            name="bump_version",
+            when=pgtrigger.Before,
+            operation=pgtrigger.Update,
+            func="NEW.version := OLD.version + 1; RETURN NEW;",
+        ),
+        # A locked record refuses every change, raw SQL included; only unlocking (clearing
+        # locked_at) passes, and it is audited like any change.
+        pgtrigger.Protect(
+            name="locked",
+            operation=pgtrigger.Update,
+            condition=pgtrigger.Q(old__locked_at__isnull=False, new__locked_at__isnull=False),
+        ),
+    ]
+
+
 def audited(model_class):
-    """Track every insert, update and delete of a clinical model in the audit trail.
+    """Put a clinical model under the audit trail and the database rules of clinical records.
 
     Use as a class decorator on every concrete ClinicalRecord; the system check crf.E001 fails
-    when one is missing.
+    when one is missing. (Triggers in an abstract Meta would be lost by every model that declares
+    its own Meta, so they are registered here.)
     """
+    pgtrigger.register(*clinical_triggers())(model_class)
     return pghistory.track(
         pghistory.InsertEvent(),
         pghistory.UpdateEvent(),
@@ -97,25 +122,6 @@ class ClinicalRecord(models.Model):
 
     class Meta:
         abstract = True
-        triggers = [
-            # Clinical records are never deleted (DESIGN.md section 3): retire them instead.
-            pgtrigger.Protect(name="no_delete", operation=pgtrigger.Delete),
-            # Every change raises the version, also raw SQL, so optimistic locking cannot be
-            # bypassed by code that forgets it.
-            pgtrigger.Trigger(
-                name="bump_version",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Update,
-                func="NEW.version := OLD.version + 1; RETURN NEW;",
-            ),
-            # A locked record refuses every change, raw SQL included; only unlocking (clearing
-            # locked_at) passes, and it is audited like any change.
-            pgtrigger.Protect(
-                name="locked",
-                operation=pgtrigger.Update,
-                condition=pgtrigger.Q(old__locked_at__isnull=False, new__locked_at__isnull=False),
-            ),
-        ]
         constraints = []
 
     @property

@@ -237,11 +237,14 @@ def scope_records(record: ClinicalRecord, scope: str) -> list[ClinicalRecord]:
     return [record]
 
 
-@transaction.atomic
 def signature_sign(
     *, record: ClinicalRecord, scope: str, actor, password: str, request
 ) -> Signature:
-    """Sign after re-entering the password; a wrong password counts towards the lockout."""
+    """Sign after re-entering the password; a wrong password counts towards the lockout.
+
+    Not atomic on purpose: the lockout ledger's record of a failed attempt must survive the
+    refusal.
+    """
     user = authenticate(request, username=actor.get_username(), password=password)
     if user is None or user.pk != actor.pk:
         raise ValidationError(

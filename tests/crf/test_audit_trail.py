@@ -226,3 +226,29 @@ def test_one_request_may_save_records_of_two_participants(client_for, coordinato
             record=Observation(measured_on=dt.date(2026, 3, 2)), actor=coordinator
         )
     assert events_of(first) and events_of(second)
+
+
+def test_every_clinical_table_carries_the_database_rules():
+    """No delete, version bump and lock triggers on every clinical table, whatever its Meta."""
+    from crf.selectors import clinical_models
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal"
+        )
+        installed = cursor.fetchall()
+    for model in clinical_models():
+        names = {name for table, name in installed if table.strip('"') == model._meta.db_table}
+        for rule in ("no_delete", "bump_version", "locked"):
+            assert any(name.startswith(f"pgtrigger_{rule}_") for name in names), (
+                model._meta.label,
+                rule,
+            )
+
+
+def test_deleting_an_enrollment_record_with_raw_sql_is_refused(coordinator):
+    from tests.factories import make_screening
+
+    screening = make_screening(coordinator)
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM enrollment_screening WHERE id = %s", [screening.pk])
