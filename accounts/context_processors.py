@@ -14,7 +14,6 @@ NAVIGATION = [
     (_("Safety"), "safety:dashboard", Perm.VIEW_DATA),
     (_("Screening"), "enrollment:screening_list", Perm.VIEW_DATA),
     (_("Study flow"), "dashboards:consort", Perm.VIEW_DATA),
-    (_("Queries"), "crf:queries", Perm.VIEW_DATA),
     (_("Monitoring"), "crf:sdv", Perm.VIEW_DATA),
     (_("Users"), "admin:accounts_user_changelist", Perm.MANAGE_USERS),
 ]
@@ -34,5 +33,11 @@ def navigation(request):
     return {"nav_items": items, "unread_notifications": unread_count(user)}
 
 
+# Pages reached from a navigation item, which it shows as active.
+SECTIONS = {"/monitoring/sdv/": ("/queries/", "/audit/", "/deviations/", "/records/")}
+
+
 def _is_active(path: str, url: str) -> bool:
-    return path == url if url == "/" else path.startswith(url)
+    if url == "/":
+        return path == url
+    return path.startswith(url) or path.startswith(SECTIONS.get(url, ()))

@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RecordStatus(models.TextChoices):
@@ -220,7 +221,7 @@ def _generic(related_name: str):
 
 
 class QueryState(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("query state", "Open")
     ANSWERED = "answered", _("Answered")
     CLOSED = "closed", _("Closed")
 
@@ -338,7 +339,9 @@ class Signature(models.Model):
     content_type = _generic("+")
     object_id = models.PositiveBigIntegerField(_("record"))
     subject = models.CharField(_("participant"), max_length=20, db_index=True)
-    scope = models.CharField(_("signed"), max_length=20, help_text=_("form, visit or casebook"))
+    scope = models.CharField(
+        _("signature scope"), max_length=20, help_text=_("form, visit or casebook")
+    )
     signer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -14,7 +14,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.access import can, require
 from accounts.roles import Perm
@@ -185,7 +185,11 @@ def lock(request, label: str, pk: int, scope: str):
         count = monitoring.records_lock(
             records=monitoring.scope_records(record, scope), actor=request.user
         )
-        messages.success(request, _("%(count)s records locked.") % {"count": count})
+        messages.success(
+            request,
+            ngettext("%(count)s record locked.", "%(count)s records locked.", count)
+            % {"count": count},
+        )
     return redirect(_back(record, label))
 
 
@@ -201,7 +205,11 @@ def unlock(request, label: str, pk: int, scope: str):
             actor=request.user,
             reason=form.cleaned_data["reason"],
         )
-        messages.success(request, _("%(count)s records unlocked.") % {"count": count})
+        messages.success(
+            request,
+            ngettext("%(count)s record unlocked.", "%(count)s records unlocked.", count)
+            % {"count": count},
+        )
         return redirect(_back(record, label))
     return render(
         request, "crf/unlock.html", {"record": record, "form": form, "back": _back(record, label)}

@@ -80,7 +80,9 @@ def _changes(
 
 def _field_maps(model):
     fields = {f.attname: f for f in model._meta.concrete_fields}
-    skip = {f.attname for f in fields.values() if f.name in model.BOOKKEEPING_FIELDS}
+    skip = {
+        f.attname for f in fields.values() if f.name in model.BOOKKEEPING_FIELDS or f.primary_key
+    }
     return fields, skip
 
 

@@ -480,7 +480,7 @@ class ProtocolDeviation(ClinicalRecord):
     description = models.TextField(_("description"))
     action = models.TextField(_("action taken"), blank=True)
     source_key = models.CharField(
-        _("raised by"),
+        _("source record"),
         max_length=100,
         blank=True,
         help_text=_("For a deviation recorded automatically: the record that caused it."),
