@@ -15,6 +15,7 @@ NAVIGATION = [
     (_("Screening"), "enrollment:screening_list", Perm.VIEW_DATA),
     (_("Study flow"), "dashboards:consort", Perm.VIEW_DATA),
     (_("Monitoring"), "crf:sdv", Perm.VIEW_DATA),
+    (_("Reports"), "reports:list", Perm.DOWNLOAD_REPORTS),
     (_("Users"), "admin:accounts_user_changelist", Perm.MANAGE_USERS),
 ]
 

@@ -11,31 +11,60 @@ from reportlab.lib import colors
 from trialportal import protocol
 
 WIDTH, HEIGHT = 320, 170
+PALETTE = (
+    "#0d6efd",
+    "#dc3545",
+    "#198754",
+    "#fd7e14",
+    "#6f42c1",
+    "#20c997",
+    "#6c757d",
+    "#d63384",
+    "#0dcaf0",
+    "#ffc107",
+)
+
+Points = list[tuple[int, float]]
 
 
-def endpoint_drawing(points: list[tuple[int, float]], *, title: str, unit: str) -> Drawing:
+def endpoint_drawing(points: Points, *, title: str, unit: str) -> Drawing:
     """A line plot of one endpoint against study day, with the dosing days marked."""
-    drawing = Drawing(WIDTH, HEIGHT)
-    drawing.add(
-        String(
-            8,
-            HEIGHT - 14,
-            f"{title} ({unit})" if unit else title,
-            fontName="Helvetica-Bold",
-            fontSize=9,
-        )
-    )
-    if not points:
-        drawing.add(String(8, HEIGHT / 2, "-", fontName="Helvetica", fontSize=9))
+    return series_drawing([("", points)], title=title, unit=unit)
+
+
+def series_drawing(
+    series: list[tuple[str, Points]],
+    *,
+    title: str,
+    unit: str,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+) -> Drawing:
+    """One line per series (e.g. per participant) against study day, dosing days marked."""
+    series = [(label, sorted(points)) for label, points in series if points]
+    drawing = Drawing(width, height)
+    heading = f"{title} ({unit})" if unit else title
+    drawing.add(String(8, height - 14, heading, fontName="Helvetica-Bold", fontSize=9))
+    if not series:
+        drawing.add(String(8, height / 2, "-", fontName="Helvetica", fontSize=9))
         return drawing
+    legend = 70 if len(series) > 1 else 0
     plot = LinePlot()
-    plot.x, plot.y, plot.width, plot.height = 40, 28, WIDTH - 56, HEIGHT - 56
-    plot.data = [points]
-    plot.lines[0].strokeColor = colors.HexColor("#0d6efd")
-    plot.lines[0].strokeWidth = 1.5
-    plot.lines[0].symbol = makeMarker("FilledCircle", size=4)
-    xs = [x for x, _y in points]
-    ys = [y for _x, y in points]
+    plot.x, plot.y, plot.width, plot.height = 40, 28, width - 56 - legend, height - 56
+    plot.data = [points for _label, points in series]
+    for index, (label, _points) in enumerate(series):
+        color = colors.HexColor(PALETTE[index % len(PALETTE)])
+        plot.lines[index].strokeColor = color
+        plot.lines[index].strokeWidth = 1.5
+        plot.lines[index].symbol = makeMarker("FilledCircle", size=4)
+        plot.lines[index].symbol.fillColor = color
+        if legend:
+            y = height - 34 - 11 * index
+            x = width - legend + 4
+            drawing.add(Line(x, y + 3, x + 10, y + 3, strokeColor=color, strokeWidth=2))
+            drawing.add(String(x + 13, y, label, fontName="Helvetica", fontSize=7))
+    xs = [x for _label, points in series for x, _y in points]
+    ys = [y for _label, points in series for _x, y in points]
     plot.xValueAxis.valueMin = min(min(xs), 1) - 2
     plot.xValueAxis.valueMax = max(max(xs), protocol.DOSING_DAYS) + 2
     low, high = min(ys), max(ys)
@@ -46,25 +75,26 @@ def endpoint_drawing(points: list[tuple[int, float]], *, title: str, unit: str) 
         axis.labels.fontName = "Helvetica"
         axis.labels.fontSize = 7
     drawing.add(plot)
-    # The 14 dosing days, as a band under the x axis.
     x_min, x_max = plot.xValueAxis.valueMin, plot.xValueAxis.valueMax
 
-    def to_x(day):
+    def to_x(day: float) -> float:
         return plot.x + (day - x_min) / (x_max - x_min) * plot.width
 
+    # The 14 dosing days, as a band above the x axis.
+    band = colors.HexColor("#6ea8fe")
     drawing.add(
         Line(
             to_x(1),
             plot.y + 2,
             to_x(protocol.DOSING_DAYS),
             plot.y + 2,
-            strokeColor=colors.HexColor("#6ea8fe"),
+            strokeColor=band,
             strokeWidth=4,
         )
     )
-    drawing.add(String(WIDTH - 60, 4, "study day", fontName="Helvetica", fontSize=7))
+    drawing.add(String(plot.x + plot.width - 30, 4, "study day", fontName="Helvetica", fontSize=7))
     return drawing
 
 
-def endpoint_svg(points, *, title: str, unit: str) -> str:
+def endpoint_svg(points: Points, *, title: str, unit: str) -> str:
     return drawToString(endpoint_drawing(points, title=title, unit=unit))

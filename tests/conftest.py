@@ -108,3 +108,9 @@ def celery_worker():
     app.control.purge()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
         yield worker
+
+
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    """Files written by a test (report PDFs) go to a temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"

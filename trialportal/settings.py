@@ -292,6 +292,8 @@ CELERY_BEAT_SCHEDULE = {
     "sae-clock-scan": {"task": "safety.tasks.sae_clock_scan", "schedule": 300.0},
     # Visits due soon or past their window, doses not recorded by the afternoon.
     "reminder-scan": {"task": "outcomes.tasks.reminder_scan", "schedule": 3600.0},
+    # DSMB reports whose task was lost or whose worker died are queued again.
+    "report-sweep": {"task": "reports.tasks.sweep_reports", "schedule": 60.0},
 }
 # /health/ reports unhealthy when the last worker heartbeat is older than this.
 HEARTBEAT_MAX_AGE = timedelta(minutes=3)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("dosing.urls")),
     path("", include("safety.urls")),
     path("", include("outcomes.urls")),
+    path("", include("reports.urls")),
     path("", include("dashboards.urls")),
 ]
 

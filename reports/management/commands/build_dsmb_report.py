@@ -1,0 +1,37 @@
+import datetime as dt
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from reports.dsmb_data import dsmb_data
+from reports.dsmb_pdf import DsmbReport
+
+
+class Command(BaseCommand):
+    help = "Build the DSMB safety report for a data cut-off (the same code as the web page)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--cutoff", required=True, help="ISO date and time, e.g. 2026-11-30T18:00"
+        )
+        parser.add_argument("--output", required=True, help="PDF file to write")
+        parser.add_argument(
+            "--label",
+            dest="report_version",
+            default="scheduled",
+            help="Version shown on the title page",
+        )
+
+    def handle(self, *args, cutoff, output, report_version, **options):
+        try:
+            moment = dt.datetime.fromisoformat(cutoff)
+        except ValueError:
+            raise CommandError(f"--cutoff {cutoff!r} is not an ISO date and time.") from None
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        pdf, pages = DsmbReport(
+            dsmb_data(moment), version=report_version, requested_by="build_dsmb_report"
+        ).build()
+        Path(output).write_bytes(pdf)
+        self.stdout.write(self.style.SUCCESS(f"Wrote {output}: {pages} pages, {len(pdf)} bytes."))

@@ -1,0 +1,123 @@
+"""Requesting and building DSMB reports: at least once delivery, exactly one file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone, translation
+
+from reports.dsmb_data import dsmb_data
+from reports.dsmb_pdf import DsmbReport
+from reports.models import Report, ReportDownload, ReportState
+
+LEASE = dt.timedelta(minutes=10)  # longer than any build; a crashed build is retried after it
+STALE_REQUEST = dt.timedelta(minutes=2)  # a request whose task was lost is re-queued after it
+
+
+@transaction.atomic
+def report_request(*, cutoff: dt.datetime, actor) -> Report:
+    """Create the report row (the outbox) and queue its build once the row is committed."""
+    from reports.tasks import build_report
+
+    report = Report.objects.create(cutoff=cutoff, requested_by=actor)
+    transaction.on_commit(lambda: build_report.delay(report.pk))
+    return report
+
+
+def report_claim(report_id: int, *, now: dt.datetime | None = None) -> bool:
+    """Take the build: only a requested report, or one whose previous build's lease expired."""
+    now = now or timezone.now()
+    claimed = (
+        Report.objects.filter(pk=report_id)
+        .filter(state=ReportState.REQUESTED)
+        .update(state=ReportState.BUILDING, lease_until=now + LEASE, started_at=now)
+    )
+    if not claimed:
+        claimed = Report.objects.filter(
+            pk=report_id, state=ReportState.BUILDING, lease_until__lt=now
+        ).update(lease_until=now + LEASE, started_at=now)
+    if claimed:
+        Report.objects.filter(pk=report_id).update(attempts=F("attempts") + 1)
+    return bool(claimed)
+
+
+def report_render(report: Report) -> tuple[bytes, int]:
+    """The PDF of a report (in English: the DSMB's working language)."""
+    with translation.override("en"):
+        return DsmbReport(
+            dsmb_data(report.cutoff),
+            version=report.pk,
+            requested_by=report.requested_by.printed_name,
+        ).build()
+
+
+def report_build(report_id: int) -> bool:
+    """Build the report if this call wins the claim; return whether it built it."""
+    if not report_claim(report_id):
+        return False
+    report = Report.objects.select_related("requested_by").get(pk=report_id)
+    try:
+        pdf, pages = report_render(report)
+    except Exception as exc:
+        Report.objects.filter(pk=report_id, state=ReportState.BUILDING).update(
+            state=ReportState.FAILED, error=f"{type(exc).__name__}: {exc}", lease_until=None
+        )
+        raise
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report_id)
+        if report.state != ReportState.BUILDING:
+            return False  # another build finished first
+        # A deterministic name: a repeated build replaces the same file, never adds one.
+        name = f"dsmb-report-{report.pk}.pdf"
+        if report.file:
+            report.file.delete(save=False)
+        report.file.save(name, ContentFile(pdf), save=False)
+        report.size, report.pages = len(pdf), pages
+        report.sha256 = hashlib.sha256(pdf).hexdigest()
+        report.state, report.finished_at, report.lease_until, report.error = (
+            ReportState.READY,
+            timezone.now(),
+            None,
+            "",
+        )
+        report.save()
+    return True
+
+
+def report_retry(*, report: Report) -> bool:
+    """Queue a failed report again."""
+    from reports.tasks import build_report
+
+    moved = Report.objects.filter(pk=report.pk, state=ReportState.FAILED).update(
+        state=ReportState.REQUESTED, error=""
+    )
+    if moved:
+        transaction.on_commit(lambda: build_report.delay(report.pk))
+    return bool(moved)
+
+
+def report_sweep(*, now: dt.datetime | None = None) -> list[int]:
+    """Re-queue requests whose task was lost and builds whose worker died (lease expired)."""
+    from reports.tasks import build_report
+
+    now = now or timezone.now()
+    stuck = list(
+        Report.objects.filter(
+            state=ReportState.REQUESTED, requested_at__lt=now - STALE_REQUEST
+        ).values_list("pk", flat=True)
+    ) + list(
+        Report.objects.filter(state=ReportState.BUILDING, lease_until__lt=now).values_list(
+            "pk", flat=True
+        )
+    )
+    for report_id in stuck:
+        build_report.delay(report_id)
+    return stuck
+
+
+def report_download_record(*, report: Report, user, ip: str | None) -> ReportDownload:
+    return ReportDownload.objects.create(report=report, user=user, ip=ip)

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.access import can, require
+from accounts.roles import Perm
+from crf.forms import DateTimeInput
+from reports import services
+from reports.models import Report, ReportState
+
+
+class ReportRequestForm(forms.Form):
+    cutoff = forms.DateTimeField(
+        label=gettext_lazy("Data cut-off"),
+        widget=DateTimeInput(),
+        help_text=gettext_lazy("The report counts the data entered up to this moment."),
+    )
+
+    def clean_cutoff(self):
+        cutoff = self.cleaned_data["cutoff"]
+        if cutoff > timezone.now():
+            raise forms.ValidationError(_("The cut-off cannot be in the future."), code="future")
+        return cutoff
+
+
+def report_list(request):
+    """Request a report, follow its build, download the ready ones."""
+    require(request, Perm.DOWNLOAD_REPORTS)
+    can_request = can(request.user, Perm.REQUEST_REPORTS)
+    form = ReportRequestForm(
+        request.POST or None,
+        initial={"cutoff": timezone.localtime().replace(second=0, microsecond=0)},
+    )
+    if request.method == "POST":
+        require(request, Perm.REQUEST_REPORTS)
+        if form.is_valid():
+            services.report_request(cutoff=form.cleaned_data["cutoff"], actor=request.user)
+            messages.success(request, _("Report requested; it is being built."))
+            return redirect("reports:list")
+    reports = Report.objects.select_related("requested_by").prefetch_related("downloads")[:100]
+    context = {
+        "reports": reports,
+        "form": form if can_request else None,
+        "building": any(r.state in (ReportState.REQUESTED, ReportState.BUILDING) for r in reports),
+    }
+    template = "reports/partials/report_table.html" if request.htmx else "reports/list.html"
+    return render(request, template, context)
+
+
+def report_download(request, pk: int):
+    require(request, Perm.DOWNLOAD_REPORTS)
+    report = get_object_or_404(Report, pk=pk, state=ReportState.READY)
+    if not report.file:
+        raise Http404
+    services.report_download_record(
+        report=report, user=request.user, ip=request.META.get("REMOTE_ADDR")
+    )
+    response = FileResponse(
+        report.file.open("rb"), as_attachment=True, filename=f"dsmb-report-{report.pk}.pdf"
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def report_retry(request, pk: int):
+    require(request, Perm.REQUEST_REPORTS)
+    report = get_object_or_404(Report, pk=pk)
+    if request.method == "POST" and services.report_retry(report=report):
+        messages.success(request, _("The build is queued again."))
+    return redirect("reports:list")
