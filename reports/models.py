@@ -91,3 +91,30 @@ class ReportDownload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.user_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ExportLog(models.Model):
+    """Who exported which data, when (append-only)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("export"), max_length=20)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export log entry")
+        verbose_name_plural = _("export log")
+        ordering = ["-at"]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"

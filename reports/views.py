@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy
 from accounts.access import can, require
 from accounts.roles import Perm
 from crf.forms import DateTimeInput
+from reports import exports as exporting
 from reports import services
-from reports.models import Report, ReportState
+from reports.models import ExportLog, Report, ReportState
 
 
 class ReportRequestForm(forms.Form):
@@ -48,6 +49,7 @@ def report_list(request):
         "reports": reports,
         "form": form if can_request else None,
         "building": any(r.state in (ReportState.REQUESTED, ReportState.BUILDING) for r in reports),
+        "can_export": can(request.user, Perm.EXPORT_DATA),
     }
     template = "reports/partials/report_table.html" if request.htmx else "reports/list.html"
     return render(request, template, context)
@@ -74,3 +76,51 @@ def report_retry(request, pk: int):
     if request.method == "POST" and services.report_retry(report=report):
         messages.success(request, _("The build is queued again."))
     return redirect("reports:list")
+
+
+def exports(request):
+    """The exports page: CSV per form in a zip, and the data dictionary."""
+    require(request, Perm.EXPORT_DATA)
+    return render(
+        request,
+        "reports/exports.html",
+        {
+            "log": ExportLog.objects.select_related("user")[:20],
+            "forms": exporting.exportable_models(),
+        },
+    )
+
+
+def export_download(request, kind: str):
+    require(request, Perm.EXPORT_DATA)
+    stamp = exporting.export_stamp()
+    if kind == "csv":
+        response = StreamingHttpResponse(exporting.csv_zip_stream(), content_type="application/zip")
+        filename = f"trialportal-export-{stamp}.zip"
+    elif kind == "dictionary":
+        response = StreamingHttpResponse(
+            _csv_lines(exporting.dictionary_rows()), content_type="text/csv; charset=utf-8"
+        )
+        filename = f"data-dictionary-{stamp}.csv"
+    elif kind == "dictionary-html":
+        rows = list(exporting.dictionary_rows())
+        ExportLog.objects.create(user=request.user, kind=kind, ip=request.META.get("REMOTE_ADDR"))
+        return render(request, "reports/dictionary.html", {"header": rows[0], "rows": rows[1:]})
+    else:
+        raise Http404
+    ExportLog.objects.create(user=request.user, kind=kind, ip=request.META.get("REMOTE_ADDR"))
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _csv_lines(rows):
+    import csv
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+    for row in rows:
+        yield writer.writerow(row)
