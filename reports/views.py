@@ -14,6 +14,7 @@ from crf.forms import DateTimeInput
 from reports import exports as exporting
 from reports import services
 from reports.models import ExportLog, Report, ReportState
+from reports.odm import odm_stream
 
 
 class ReportRequestForm(forms.Form):
@@ -97,6 +98,11 @@ def export_download(request, kind: str):
     if kind == "csv":
         response = StreamingHttpResponse(exporting.csv_zip_stream(), content_type="application/zip")
         filename = f"trialportal-export-{stamp}.zip"
+    elif kind == "odm":
+        response = StreamingHttpResponse(
+            (part.encode() for part in odm_stream()), content_type="application/xml; charset=utf-8"
+        )
+        filename = f"trialportal-odm-{stamp}.xml"
     elif kind == "dictionary":
         response = StreamingHttpResponse(
             _csv_lines(exporting.dictionary_rows()), content_type="text/csv; charset=utf-8"

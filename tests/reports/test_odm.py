@@ -1,0 +1,108 @@
+"""The CDISC ODM 1.3.2 export validates against the official schema and holds every value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from lxml import etree
+
+from reports.exports import form_items
+from reports.odm import odm_stream
+from tests.factories import make_ae, make_participant, make_visit
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "data" / "odm-1.3.2" / "ODM1-3-2.xsd"
+NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+
+
+@pytest.fixture
+def trial(coordinator):
+    from crf.services import record_create
+    from outcomes.models import LabResult, VitalSigns
+
+    first = make_participant(coordinator, first_dose=timezone.localdate() - dt.timedelta(days=10))
+    make_participant(coordinator, first_dose=timezone.localdate() - dt.timedelta(days=2))
+    visit = make_visit(first, coordinator, "baseline")
+    record_create(record=VitalSigns(visit=visit, sbp=121, dbp=79, spo2=93), actor=coordinator)
+    record_create(
+        record=LabResult(visit=visit, analyte="ferritin", value="1800", unit="ng/mL"),
+        actor=coordinator,
+    )
+    extra = make_visit(first, coordinator, "unscheduled", on=timezone.localdate(), reason="fever")
+    record_create(record=VitalSigns(visit=extra, temperature="38.4"), actor=coordinator)
+    make_ae(first, coordinator, term="Cough", grade=2)
+    return first
+
+
+def build() -> etree._Element:
+    return etree.fromstring("".join(odm_stream()).encode())
+
+
+def test_the_odm_export_validates_against_the_cdisc_schema(trial):
+    schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
+    document = build()
+    assert schema.validate(document), schema.error_log
+
+
+def test_one_subject_per_participant_and_one_item_per_stored_value(trial):
+    from enrollment.models import Participant
+    from outcomes.models import VitalSigns
+
+    document = build()
+    subjects = document.findall(".//odm:SubjectData", NS)
+    assert sorted(s.get("SubjectKey") for s in subjects) == sorted(
+        Participant.objects.values_list("participant_id", flat=True)
+    )
+    vitals = VitalSigns.objects.get(visit__code="baseline")
+    groups = document.findall(
+        ".//odm:StudyEventData[@StudyEventOID='SE.BASELINE']//odm:ItemGroupData[@ItemGroupOID='IG.OUTCOMES_VITALSIGNS']",
+        NS,
+    )
+    assert len(groups) == 1
+    stored = [
+        item
+        for item in form_items(VitalSigns)
+        if getattr(vitals, item.field.attname) not in (None, "", [])
+    ]
+    items = {i.get("ItemOID"): i.get("Value") for i in groups[0].findall("odm:ItemData", NS)}
+    assert len(items) == len(stored)
+    assert items["IT.OUTCOMES_VITALSIGNS.SBP"] == "121"
+
+
+def test_the_metadata_has_questions_in_english_and_chinese_range_checks_and_code_lists(trial):
+    document = build()
+    sbp = document.find(".//odm:ItemDef[@OID='IT.OUTCOMES_VITALSIGNS.SBP']", NS)
+    langs = {
+        t.get("{http://www.w3.org/XML/1998/namespace}lang")
+        for t in sbp.findall("odm:Question/odm:TranslatedText", NS)
+    }
+    assert langs == {"en", "zh"}
+    checks = {
+        (r.get("Comparator"), r.get("SoftHard"), r.find("odm:CheckValue", NS).text)
+        for r in sbp.findall("odm:RangeCheck", NS)
+    }
+    assert ("GE", "Hard", "40") in checks and ("LE", "Soft", "200") in checks
+    outcome = document.find(
+        ".//odm:ItemDef[@OID='IT.SAFETY_ADVERSEEVENT.OUTCOME']/odm:CodeListRef", NS
+    )
+    assert document.find(f".//odm:CodeList[@OID='{outcome.get('CodeListOID')}']", NS) is not None
+    assert document.find(".//odm:StudyEventData[@StudyEventOID='SE.UNSCHEDULED']", NS).get(
+        "StudyEventRepeatKey"
+    )
+
+
+def test_the_odm_download_and_command(client_for, monitor, trial, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    response = client_for(monitor).get("/exports/odm/")
+    assert response.status_code == 200
+    assert b"<SubjectData" in b"".join(response.streaming_content)
+    output = tmp_path / "odm.xml"
+    call_command("export_data", kind="odm", output=str(output), stdout=io.StringIO())
+    assert etree.parse(str(output)).getroot().get("ODMVersion") == "1.3.2"
