@@ -30,10 +30,7 @@ def load_terms(apps, schema_editor):
     )
 
 
-def unload_terms(apps, schema_editor):
-    apps.get_model("safety", "CtcaeTerm").objects.all().delete()
-
-
 class Migration(migrations.Migration):
     dependencies = [("safety", "0001_initial")]
-    operations = [migrations.RunPython(load_terms, unload_terms)]
+    # Reversing leaves the rows; reversing 0001 then drops the table with them.
+    operations = [migrations.RunPython(load_terms, migrations.RunPython.noop)]
