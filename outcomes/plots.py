@@ -48,7 +48,8 @@ def series_drawing(
     if not series:
         drawing.add(String(8, height / 2, "-", fontName="Helvetica", fontSize=9))
         return drawing
-    legend = 70 if len(series) > 1 else 0
+    # A legend names up to 10 lines (the trial's size); beyond that the lines speak for the group.
+    legend = 70 if 1 < len(series) <= len(PALETTE) else 0
     plot = LinePlot()
     plot.x, plot.y, plot.width, plot.height = 40, 28, width - 56 - legend, height - 56
     plot.data = [points for _label, points in series]

@@ -100,22 +100,33 @@ class DsmbReport:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def table(self, rows: list[list], widths=None, header_rows: int = 1) -> Table:
-        cells = [[Paragraph(str(cell), self.small) for cell in row] for row in rows]
-        table = Table(cells, colWidths=widths, repeatRows=header_rows)
-        table.setStyle(
-            TableStyle(
-                [
-                    ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#adb5bd")),
-                    ("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#e9ecef")),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ]
+    CHUNK = 40  # rows per table: splitting one long table across pages costs quadratic time
+
+    def table(self, rows: list[list], widths=None, header_rows: int = 1) -> Table | list[Table]:
+        """A table; a long one is a stack of tables of CHUNK rows, each with the header."""
+        header, body = rows[:header_rows], rows[header_rows:]
+        chunks = [body[i : i + self.CHUNK] for i in range(0, len(body), self.CHUNK)] or [[]]
+        tables = []
+        for chunk in chunks:
+            cells = [[Paragraph(str(cell), self.small) for cell in row] for row in header + chunk]
+            table = Table(cells, colWidths=widths, repeatRows=header_rows)
+            table.setStyle(
+                TableStyle(
+                    [
+                        ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#adb5bd")),
+                        ("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#e9ecef")),
+                        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ]
+                )
             )
-        )
-        return table
+            tables.append(table)
+        return tables[0] if len(tables) == 1 else tables
 
     def section(self, title: str, *flowables):
-        return [Paragraph(title, self.h2), *flowables, Spacer(1, 4)]
+        flat = []
+        for flowable in flowables:
+            flat += flowable if isinstance(flowable, list) else [flowable]
+        return [Paragraph(title, self.h2), *flat, Spacer(1, 4)]
 
     # --- the story ------------------------------------------------------------------------------
 

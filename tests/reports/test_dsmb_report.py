@@ -162,3 +162,22 @@ def test_the_command_builds_the_same_report(trial, tmp_path):
     text, _pages = pdf_text(output.read_bytes())
     assert "Enrolled 2 of 10 planned participants." in text
     assert "pages" in out.getvalue()
+
+
+def test_a_long_table_is_split_into_chunks_each_with_its_header():
+    from reports.dsmb_pdf import DsmbReport
+
+    report = DsmbReport(None, version=1, requested_by="m")
+    header = ["Participant", "Term"]
+    rows = [header] + [[f"P{i:03}", "Cough"] for i in range(DsmbReport.CHUNK * 2 + 5)]
+    tables = report.table(rows)
+    assert [len(t._cellvalues) for t in tables] == [DsmbReport.CHUNK + 1] * 2 + [6]
+    for table in tables:
+        assert [cell.text for cell in table._cellvalues[0]] == header
+    body = [t._cellvalues[i][0].text for t in tables for i in range(1, len(t._cellvalues))]
+    assert body == [row[0] for row in rows[1:]]  # every row once, in order
+    story = report.section("Listing", tables)
+    assert story[1:4] == tables  # the section flattens the chunks
+    from reportlab.platypus import Table
+
+    assert isinstance(report.table([header, ["P001", "Cough"]]), Table)  # a short one stays whole
