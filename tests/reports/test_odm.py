@@ -15,7 +15,7 @@ from tests.factories import make_ae, make_participant, make_visit
 
 pytestmark = pytest.mark.django_db
 
-SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "data" / "odm-1.3.2" / "ODM1-3-2.xsd"
+SCHEMA = Path(__file__).resolve().parents[1] / "data" / "odm-1.3.2" / "ODM1-3-2.xsd"
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 
 
