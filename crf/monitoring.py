@@ -24,7 +24,7 @@ from crf.models import (
     SignatureMeaning,
     Verification,
 )
-from crf.notifications import notification_create, notification_email
+from crf.notifications import notify
 
 # --- Data queries ---------------------------------------------------------------------------------
 
@@ -285,39 +285,32 @@ def on_record_changed(record: ClinicalRecord) -> None:
     no longer matches (the marks themselves are recomputed from versions and hashes)."""
     verification = Verification.objects.filter(**_ref(record)).select_related("verified_by").first()
     if verification is not None and verification.record_version != record.version:
-        _notify(
-            verification.verified_by,
-            f"sdv-cleared:{record._meta.label_lower}:{record.pk}:v{record.version}",
-            "sdv_cleared",
-            _("Verification cleared: %(record)s changed") % {"record": record},
-            _(
+        notify(
+            recipients=[verification.verified_by],
+            key=f"sdv-cleared:{record._meta.label_lower}:{record.pk}:v{record.version}",
+            kind="sdv_cleared",
+            subject=_("Verification cleared: %(record)s changed") % {"record": record},
+            body=_(
                 "The record changed after you verified it (version %(old)s to %(new)s). Verify "
                 "it again."
             )
             % {"old": verification.record_version, "new": record.version},
-            record.history_url(),
+            url=record.history_url(),
         )
     for signature in Signature.objects.filter(subject=record.audit_subject).select_related(
         "signer"
     ):
         if not signature_valid(signature):
-            _notify(
-                signature.signer,
-                f"signature-invalid:{signature.pk}",
-                "signature_invalid",
-                _("Your signature no longer matches: %(subject)s") % {"subject": signature.subject},
-                _("A record you signed on %(at)s changed; review and sign again.")
+            notify(
+                recipients=[signature.signer],
+                key=f"signature-invalid:{signature.pk}",
+                kind="signature_invalid",
+                subject=_("Your signature no longer matches: %(subject)s")
+                % {"subject": signature.subject},
+                body=_("A record you signed on %(at)s changed; review and sign again.")
                 % {"at": timezone.localtime(signature.signed_at).strftime("%Y-%m-%d %H:%M")},
-                record.history_url(),
+                url=record.history_url(),
             )
-
-
-def _notify(user, key, kind, subject, body, url) -> None:
-    notification = notification_create(
-        key=f"{key}:user:{user.pk}", kind=kind, subject=subject, body=body, url=url, recipient=user
-    )
-    if notification.emailed_at is None:
-        notification_email(notification_id=notification.pk)
 
 
 # --- Locking --------------------------------------------------------------------------------------

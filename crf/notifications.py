@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -60,6 +61,38 @@ def notification_email(*, notification_id: int) -> bool:
         raise
     logger.info("emailed notification=%s to=%s", notification.key, address)
     return True
+
+
+def notify(
+    *, key: str, kind: str, subject: str, body: str, url: str = "", recipients=(), emails=()
+) -> int:
+    """Notify each user (inbox and email) and each address, once per key; return emails sent."""
+    notifications = [
+        notification_create(
+            key=f"{key}:user:{user.pk}", kind=kind, subject=subject, body=body, url=url,
+            recipient=user,
+        )
+        for user in recipients
+    ] + [
+        notification_create(
+            key=f"{key}:email:{email}", kind=kind, subject=subject, body=body, url=url, email=email
+        )
+        for email in emails
+    ]  # fmt: skip
+    return sum(
+        notification.emailed_at is None and notification_email(notification_id=notification.pk)
+        for notification in notifications
+    )
+
+
+def active_users(*, role: str | None = None, pi: bool = False):
+    """Active users, of a role and/or principal investigators."""
+    users = get_user_model().objects.filter(is_active=True)
+    if role is not None:
+        users = users.filter(groups__name=role)
+    if pi:
+        users = users.filter(is_principal_investigator=True)
+    return users.distinct()
 
 
 def unread_count(user) -> int:

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import Role
-from crf.notifications import notification_create, notification_email
+from crf.notifications import active_users, notify
 from dosing import selectors as dosing_selectors
 from enrollment import selectors as enrollment_selectors
 from outcomes import selectors
@@ -21,37 +20,12 @@ from trialportal import protocol
 DUE_SOON_DAYS = 2
 
 
-def _users(role=None, pi=False):
-    users = get_user_model().objects.filter(is_active=True)
-    if role:
-        users = users.filter(groups__name=role)
-    if pi:
-        users = users.filter(is_principal_investigator=True)
-    return list(users.distinct())
-
-
-def _send(key: str, kind: str, subject: str, body: str, url: str, recipients) -> int:
-    sent = 0
-    for user in recipients:
-        notification = notification_create(
-            key=f"{key}:user:{user.pk}",
-            kind=kind,
-            subject=subject,
-            body=body,
-            url=url,
-            recipient=user,
-        )
-        if notification.emailed_at is None and notification_email(notification_id=notification.pk):
-            sent += 1
-    return sent
-
-
 def reminder_scan(now: dt.datetime | None = None) -> int:
     """Send the reminders due now; return how many emails went out."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    coordinators = _users(Role.COORDINATOR)
-    pis = _users(pi=True)
+    coordinators = list(active_users(role=Role.COORDINATOR))
+    pis = list(active_users(pi=True))
     participants = [p for p in enrollment_selectors.participants() if p.is_active]
     visits = selectors.visits_by_participant([p.pk for p in participants])
     doses = dosing_selectors.doses_by_participant([p.pk for p in participants])
@@ -64,25 +38,26 @@ def reminder_scan(now: dt.datetime | None = None) -> int:
             if item.kind != "visit" or item.code in done:
                 continue
             if item.earliest - dt.timedelta(days=DUE_SOON_DAYS) <= today <= item.latest:
-                sent += _send(
-                    f"visit-due:{pid}:{item.code}",
-                    "visit_due",
-                    _("%(pid)s: %(visit)s due by %(date)s")
+                sent += notify(
+                    key=f"visit-due:{pid}:{item.code}",
+                    kind="visit_due",
+                    subject=_("%(pid)s: %(visit)s due by %(date)s")
                     % {"pid": pid, "visit": item.label, "date": item.latest},
-                    _("Window %(earliest)s to %(latest)s; target %(target)s.")
+                    body=_("Window %(earliest)s to %(latest)s; target %(target)s.")
                     % {"earliest": item.earliest, "latest": item.latest, "target": item.target},
-                    url,
-                    coordinators,
+                    url=url,
+                    recipients=coordinators,
                 )
             elif today > item.latest:
-                sent += _send(
-                    f"visit-overdue:{pid}:{item.code}",
-                    "visit_overdue",
-                    _("%(pid)s: %(visit)s is past its window") % {"pid": pid, "visit": item.label},
-                    _("The window closed on %(latest)s and no visit is recorded.")
+                sent += notify(
+                    key=f"visit-overdue:{pid}:{item.code}",
+                    kind="visit_overdue",
+                    subject=_("%(pid)s: %(visit)s is past its window")
+                    % {"pid": pid, "visit": item.label},
+                    body=_("The window closed on %(latest)s and no visit is recorded.")
                     % {"latest": item.latest},
-                    url,
-                    coordinators + pis,
+                    url=url,
+                    recipients=coordinators + pis,
                 )
         if participant.first_dose_date is None and participant.planned_first_dose > today:
             continue
@@ -90,12 +65,12 @@ def reminder_scan(now: dt.datetime | None = None) -> int:
         local_hour = timezone.localtime(now).hour
         due_now = 1 <= day <= protocol.DOSING_DAYS and local_hour >= protocol.DOSE_REMINDER_HOUR
         if due_now and day not in doses.get(participant.pk, {}):
-            sent += _send(
-                f"dose-missing:{pid}:{day}",
-                "dose_missing",
-                _("%(pid)s: dose of day %(day)s not recorded") % {"pid": pid, "day": day},
-                _("Record today's nebulization, or that it was not given and why."),
-                f"/dosing/{pid}/new/?day={day}",
-                coordinators,
+            sent += notify(
+                key=f"dose-missing:{pid}:{day}",
+                kind="dose_missing",
+                subject=_("%(pid)s: dose of day %(day)s not recorded") % {"pid": pid, "day": day},
+                body=_("Record today's nebulization, or that it was not given and why."),
+                url=f"/dosing/{pid}/new/?day={day}",
+                recipients=coordinators,
             )
     return sent

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -10,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import Role
-from crf.notifications import notification_create, notification_email
+from crf.notifications import active_users, notify
 from crf.services import record_create, record_save, record_update
 from dosing.selectors import doses_by_participant
 from enrollment.models import Participant
@@ -130,42 +129,6 @@ def safety_report_add(*, report: SafetyReport, actor) -> SafetyReport:
 # --- Notifications --------------------------------------------------------------------------------
 
 
-def _users(*, role: Role | None = None, pi: bool = False):
-    users = get_user_model().objects.filter(is_active=True)
-    if pi:
-        users = users.filter(is_principal_investigator=True)
-    if role is not None:
-        users = users.filter(groups__name=role)
-    return users.distinct()
-
-
-def _notify_and_email(
-    *, key: str, kind: str, subject: str, body: str, url: str, recipients, emails=()
-):
-    notifications = [
-        notification_create(
-            key=f"{key}:user:{user.pk}",
-            kind=kind,
-            subject=subject,
-            body=body,
-            url=url,
-            recipient=user,
-        )
-        for user in recipients
-    ]
-    notifications += [
-        notification_create(
-            key=f"{key}:email:{email}", kind=kind, subject=subject, body=body, url=url, email=email
-        )
-        for email in emails
-    ]
-    sent = 0
-    for notification in notifications:
-        if notification.emailed_at is None and notification_email(notification_id=notification.pk):
-            sent += 1
-    return sent
-
-
 def sae_alert_send(*, ae_id: int, version: int) -> int:
     """Alert investigators and the safety contacts of a serious event, once per AE version."""
     ae = AdverseEvent.objects.select_related("participant", "term").get(pk=ae_id)
@@ -192,13 +155,13 @@ def sae_alert_send(*, ae_id: int, version: int) -> int:
         "hours": protocol.SAE_INITIAL_REPORT_HOURS,
         "aware": timezone.localtime(ae.awareness_at).strftime("%Y-%m-%d %H:%M"),
     }
-    return _notify_and_email(
+    return notify(
         key=f"sae:{ae.pk}:v{version}",
         kind="sae",
         subject=subject,
         body=body,
         url=ae.get_absolute_url(),
-        recipients=_users(role=Role.INVESTIGATOR),
+        recipients=active_users(role=Role.INVESTIGATOR),
         emails=protocol.SAFETY_CONTACT_EMAILS,
     )
 
@@ -215,7 +178,7 @@ def sae_clock_scan(*, now=None) -> int:
     for ae in events:
         for clock in safety_clocks.clocks(ae, list(ae.reports.all())):
             if clock.reported_at is None and clock.overdue(now):
-                sent += _notify_and_email(
+                sent += notify(
                     key=f"clock-overdue:{ae.pk}:{clock.code}",
                     kind="clock_overdue",
                     subject=_("Overdue: %(clock)s for %(pid)s AE %(n)s")
@@ -223,7 +186,7 @@ def sae_clock_scan(*, now=None) -> int:
                     body=_("The report was due at %(due)s and is not recorded as sent.")
                     % {"due": timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")},
                     url=ae.get_absolute_url(),
-                    recipients=_users(pi=True),
+                    recipients=active_users(pi=True),
                 )
     return sent
 
@@ -251,11 +214,11 @@ def stopping_rules_check() -> list[StoppingRuleAlert]:
             continue
         new_alerts.append(alert)
         recipients = (
-            _users(pi=True) | _users(role=Role.MONITOR) | _users(role=Role.DSMB)
+            active_users(pi=True) | active_users(role=Role.MONITOR) | active_users(role=Role.DSMB)
             if hit.study_wide
-            else _users(pi=True) | _users(role=Role.INVESTIGATOR)
+            else active_users(pi=True) | active_users(role=Role.INVESTIGATOR)
         )
-        _notify_and_email(
+        notify(
             key=f"stopping:{alert.key}",
             kind="stopping_rule",
             subject=_("Stopping rule met") if hit.study_wide else _("Individual stopping rule met"),
