@@ -46,6 +46,21 @@ def _not_before_consent(form, name: str, participant) -> None:
         )
 
 
+def _done_or_why_not(form, data, required: tuple[str, ...]) -> None:
+    """A test not done needs its reason; a test done needs its key results."""
+    if data.get("done") is False and not data.get("not_done_reason", "").strip():
+        form.add_error(
+            "not_done_reason",
+            ValidationError(_("Say why the test was not done."), code="required"),
+        )
+    if data.get("done"):
+        for name in required:
+            if data.get(name) is None:
+                form.add_error(
+                    name, ValidationError(_("Required when the test was done."), code="required")
+                )
+
+
 class VisitForm(ClinicalRecordForm):
     class Meta:
         model = Visit
@@ -200,18 +215,8 @@ class PulmonaryFunctionForm(ClinicalRecordForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("done") is False and not data.get("not_done_reason", "").strip():
-            self.add_error(
-                "not_done_reason",
-                ValidationError(_("Say why the test was not done."), code="required"),
-            )
+        _done_or_why_not(self, data, ("fvc_l", "fvc_pct"))
         if data.get("done"):
-            for name in ("fvc_l", "fvc_pct"):
-                if data.get(name) is None:
-                    self.add_error(
-                        name,
-                        ValidationError(_("Required when the test was done."), code="required"),
-                    )
             fev1, fvc = data.get("fev1_l"), data.get("fvc_l")
             if fev1 and fvc and fev1 > fvc:
                 self.add_error(
@@ -249,16 +254,7 @@ class SixMinuteWalkForm(ClinicalRecordForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("done") is False and not data.get("not_done_reason", "").strip():
-            self.add_error(
-                "not_done_reason",
-                ValidationError(_("Say why the test was not done."), code="required"),
-            )
-        if data.get("done") and data.get("distance_m") is None:
-            self.add_error(
-                "distance_m",
-                ValidationError(_("Required when the test was done."), code="required"),
-            )
+        _done_or_why_not(self, data, ("distance_m",))
         if data.get("stopped_early") and not data.get("stop_reason", "").strip():
             self.add_error(
                 "stop_reason",
