@@ -60,14 +60,9 @@ class DsmbData:
     clock_rows: list = field(default_factory=list)
 
 
-def _category(value, low, high) -> str:
-    if value is None:
-        return "missing"
-    if low is not None and value < float(low):
-        return "low"
-    if high is not None and value > float(high):
-        return "high"
-    return "normal"
+def _category(lab) -> str:
+    """A result against its own normal range, in the unit it was entered in."""
+    return "missing" if lab.value is None else lab.out_of_range or "normal"
 
 
 def dsmb_data(cutoff: dt.datetime) -> DsmbData:
@@ -127,25 +122,15 @@ def dsmb_data(cutoff: dt.datetime) -> DsmbData:
         if base:
             values = outcomes_selectors.endpoint_values(base)
             baseline_values.append(values)
-            base_labs = {lab.analyte: lab for lab in base.labs.all()}
-            for code in KEY_LABS:
-                lab = base_labs.get(code)
-                if lab is None:
-                    continue
-                worst = "normal"
-                for visit in pvisits:
-                    if visit is base:
-                        continue
+            worst: dict[str, str] = {}  # analyte: the last abnormal category after baseline
+            for visit in pvisits:
+                if visit is not base:
                     for later in visit.labs.all():
-                        if later.analyte == code:
-                            cat = _category(
-                                later.canonical_value, later.normal_low, later.normal_high
-                            )
-                            if cat != "normal":
-                                worst = cat
-                lab_shifts[code][
-                    (_category(lab.canonical_value, lab.normal_low, lab.normal_high), worst)
-                ] += 1
+                        if (category := _category(later)) != "normal":
+                            worst[later.analyte] = category
+            for lab in base.labs.all():
+                if lab.analyte in lab_shifts:
+                    lab_shifts[lab.analyte][(_category(lab), worst.get(lab.analyte, "normal"))] += 1
         for visit in pvisits:
             for form in visit.required_forms:
                 if outcomes_selectors.form_state(visit, form) is False:

@@ -181,3 +181,35 @@ def test_a_long_table_is_split_into_chunks_each_with_its_header():
     from reportlab.platypus import Table
 
     assert isinstance(report.table([header, ["P001", "Cough"]]), Table)  # a short one stays whole
+
+
+def test_lab_shifts_compare_each_result_with_its_range_in_the_unit_entered(coordinator):
+    from crf.services import record_create
+    from outcomes.models import LabResult
+    from reports.dsmb_data import dsmb_data
+    from tests.factories import make_visit
+
+    p = make_participant(coordinator, first_dose=timezone.localdate() - dt.timedelta(days=20))
+    for code, value in (("baseline", "0.5"), ("day14", "0.8")):  # mg/dL, 5 and 8 mg/L
+        record_create(
+            record=LabResult(
+                visit=make_visit(p, coordinator, code), analyte="crp", value=value,
+                unit="mg/dL", normal_low=0, normal_high=1,
+            ),
+            actor=coordinator,
+        )  # fmt: skip
+    ferritin = make_visit(p, coordinator, "unscheduled", on=timezone.localdate(), reason="fever")
+    base = p.visits.get(code="baseline")
+    record_create(
+        record=LabResult(
+            visit=base, analyte="ferritin", value="300", unit="ng/mL", normal_high=400
+        ),
+        actor=coordinator,
+    )
+    record_create(
+        record=LabResult(visit=ferritin, analyte="ferritin", value="1800", unit="ng/mL", normal_high=400),
+        actor=coordinator,
+    )  # fmt: skip
+    shifts = dsmb_data(timezone.now()).lab_shifts
+    assert shifts["crp"] == {("normal", "normal"): 1}
+    assert shifts["ferritin"] == {("normal", "high"): 1}
