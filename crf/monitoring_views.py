@@ -3,15 +3,15 @@ progress; signing and locking a form, a visit or a casebook; the study-wide audi
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 
 from django import forms
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -20,6 +20,7 @@ from accounts.access import can, require
 from accounts.roles import Perm
 from crf import monitoring, selectors
 from crf.models import DataQuery, QueryState, Signature, Verification
+from crf.views import csv_download
 
 SCOPES = {"form", "visit", "casebook"}
 
@@ -161,7 +162,7 @@ def sign(request, label: str, pk: int, scope: str):
 def _back(record, label: str) -> str:
     if hasattr(record, "get_absolute_url"):
         return record.get_absolute_url()
-    return f"/records/{label}/{record.pk}/monitor/"
+    return reverse("crf:monitor", kwargs={"label": label, "pk": record.pk})
 
 
 def lock(request, label: str, pk: int, scope: str):
@@ -344,50 +345,36 @@ def audit_review(request):
 
 
 def _audit_csv(rows):
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-
     def lines():
-        yield writer.writerow(
-            [
-                "when",
-                "participant",
-                "form",
-                "record",
-                "action",
-                "field",
-                "old",
-                "new",
-                "user",
-                "role",
-                "reason",
-                "request_id",
-            ]
-        )
+        yield [
+            "when",
+            "participant",
+            "form",
+            "record",
+            "action",
+            "field",
+            "old",
+            "new",
+            "user",
+            "role",
+            "reason",
+            "request_id",
+        ]
         for row in rows:
             for change in row.changes or [None]:
-                yield writer.writerow(
-                    [
-                        timezone.localtime(row.at).isoformat(),
-                        row.subject,
-                        row.form,
-                        row.record_id,
-                        row.action,
-                        change.label if change else "",
-                        "" if change is None or change.old is None else change.old,
-                        "" if change is None or change.new is None else change.new,
-                        row.username or row.task or "",
-                        row.role or "",
-                        row.reason or "",
-                        row.request_id or "",
-                    ]
-                )
+                yield [
+                    timezone.localtime(row.at).isoformat(),
+                    row.subject,
+                    row.form,
+                    row.record_id,
+                    row.action,
+                    change.label if change else "",
+                    "" if change is None or change.old is None else change.old,
+                    "" if change is None or change.new is None else change.new,
+                    row.username or row.task or "",
+                    row.role or "",
+                    row.reason or "",
+                    row.request_id or "",
+                ]
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="audit-trail-{timezone.localtime():%Y%m%d-%H%M}.csv"'
-    )
-    return response
+    return csv_download(lines(), f"audit-trail-{timezone.localtime():%Y%m%d-%H%M}.csv")

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+from collections.abc import Callable, Iterable
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +15,25 @@ from accounts.roles import Perm
 from crf import selectors, services
 from crf.forms import ClinicalRecordForm, RetireForm
 from crf.models import ClinicalRecord, Notification
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_lines(rows: Iterable[list]):
+    """The rows as CSV text, one line at a time, for a streamed download."""
+    writer = csv.writer(_Echo())
+    for row in rows:
+        yield writer.writerow(row)
+
+
+def csv_download(rows: Iterable[list], filename: str) -> StreamingHttpResponse:
+    """A streamed CSV attachment."""
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def record_history(request, label: str, pk: int):

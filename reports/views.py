@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from accounts.access import can, require
 from accounts.roles import Perm
 from crf.forms import DateTimeInput
+from crf.views import csv_lines
 from reports import exports as exporting
 from reports import services
 from reports.models import ExportLog, Report, ReportState
@@ -105,7 +106,7 @@ def export_download(request, kind: str):
         filename = f"trialportal-odm-{stamp}.xml"
     elif kind == "dictionary":
         response = StreamingHttpResponse(
-            _csv_lines(exporting.dictionary_rows()), content_type="text/csv; charset=utf-8"
+            csv_lines(exporting.dictionary_rows()), content_type="text/csv; charset=utf-8"
         )
         filename = f"data-dictionary-{stamp}.csv"
     elif kind == "dictionary-html":
@@ -118,15 +119,3 @@ def export_download(request, kind: str):
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _csv_lines(rows):
-    import csv
-
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-    for row in rows:
-        yield writer.writerow(row)

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access import can, require
 from accounts.roles import Perm
-from crf.views import edit_record
+from crf.views import csv_download, edit_record
 from enrollment import selectors as enrollment_selectors
 from safety import selectors, services
 from safety.clocks import clocks
@@ -77,11 +74,6 @@ def export_csv(request):
     require(request, Perm.VIEW_DATA)
     events = selectors.Filters.from_query(request.GET).apply(list(selectors.adverse_events()))
 
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
     header = [
         "USUBJID", "AESPID", "AETERM", "AEDECOD", "AEBODSYS", "AELLTCD", "AESTDTC", "AEENDTC",
         "AETOXGR", "AETOXGR_WORST", "AESER", "AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG",
@@ -93,42 +85,37 @@ def export_csv(request):
         return {True: "Y", False: "N"}.get(value, "")
 
     def rows():
-        yield writer.writerow(header)
+        yield header
         for ae in events:
-            yield writer.writerow(
-                [
-                    f"{protocol.STUDY_ID}-{ae.participant.participant_id}",
-                    ae.number,
-                    ae.verbatim_term,
-                    ae.term_label,
-                    ae.term.soc,
-                    ae.term.meddra_code,
-                    ae.onset_date.isoformat(),
-                    ae.end_date.isoformat() if ae.end_date else "",
-                    ae.grade,
-                    ae.worst_grade,
-                    yn(ae.serious),
-                    yn(ae.sae_death),
-                    yn(ae.sae_life_threatening),
-                    yn(ae.sae_hospitalisation),
-                    yn(ae.sae_disability),
-                    yn(ae.sae_congenital),
-                    yn(ae.sae_important),
-                    ae.rel_study_drug,
-                    ae.rel_background,
-                    yn(ae.expected),
-                    yn(ae.susar),
-                    ae.action_taken,
-                    ae.outcome,
-                    ae.assessed_by.username if ae.assessed_by else "",
-                    timezone.localtime(ae.assessed_at).isoformat() if ae.assessed_at else "",
-                ]
-            )
+            yield [
+                f"{protocol.STUDY_ID}-{ae.participant.participant_id}",
+                ae.number,
+                ae.verbatim_term,
+                ae.term_label,
+                ae.term.soc,
+                ae.term.meddra_code,
+                ae.onset_date.isoformat(),
+                ae.end_date.isoformat() if ae.end_date else "",
+                ae.grade,
+                ae.worst_grade,
+                yn(ae.serious),
+                yn(ae.sae_death),
+                yn(ae.sae_life_threatening),
+                yn(ae.sae_hospitalisation),
+                yn(ae.sae_disability),
+                yn(ae.sae_congenital),
+                yn(ae.sae_important),
+                ae.rel_study_drug,
+                ae.rel_background,
+                yn(ae.expected),
+                yn(ae.susar),
+                ae.action_taken,
+                ae.outcome,
+                ae.assessed_by.username if ae.assessed_by else "",
+                timezone.localtime(ae.assessed_at).isoformat() if ae.assessed_at else "",
+            ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="adverse-events-{stamp}.csv"'
-    return response
+    return csv_download(rows(), f"adverse-events-{timezone.localtime():%Y%m%d-%H%M}.csv")
 
 
 def ae_new(request, participant_id: str):
