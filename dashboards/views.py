@@ -8,7 +8,7 @@ from crf.models import DataQuery
 from dashboards import selectors
 from dosing import selectors as dosing_selectors
 from enrollment import selectors as enrollment_selectors
-from enrollment.models import Identity, StudyExit
+from enrollment.models import Identity
 from outcomes import selectors as outcomes_selectors
 from safety import selectors as safety_selectors
 
@@ -36,10 +36,10 @@ def participant_list(request):
 
 
 def casebook(request, participant_id: str):
+    require(request, Perm.VIEW_DATA)
     participant = get_object_or_404(
         enrollment_selectors.participants(), participant_id=participant_id
     )
-    require(request, Perm.VIEW_DATA)
     today = timezone.localdate()
     can_enter = can(request.user, Perm.ENTER_DATA)
     screening = participant.screening
@@ -59,7 +59,7 @@ def casebook(request, participant_id: str):
     ]
     endpoint_rows = outcomes_selectors.change_from_baseline(participant, visits)
     signature = monitoring.latest_signature(participant)
-    study_exit = StudyExit.objects.filter(participant=participant).first()
+    study_exit = getattr(participant, "exit", None)
     return render(
         request,
         "dashboards/casebook.html",

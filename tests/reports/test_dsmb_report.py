@@ -141,6 +141,7 @@ def test_a_dsmb_member_downloads_the_report_and_the_download_is_recorded(
         "/safety/",
         "/screening/",
         f"/participants/{trial[0].participant_id}/",
+        "/participants/MDA5-999/",  # refused the same way: no hint whether the ID exists
     ):
         assert client.get(url).status_code == 403
 
