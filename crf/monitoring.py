@@ -48,8 +48,8 @@ def query_open(
         raise ValidationError({"text": _("Write the question.")}, code="required")
     if field_name not in {f.name for f in record._meta.fields}:
         raise ValidationError({"field_name": _("Unknown field.")}, code="unknown_field")
-    if key and DataQuery.objects.filter(key=key).exists():
-        return DataQuery.objects.get(key=key)
+    if key and (existing := DataQuery.objects.filter(key=key).first()):
+        return existing
     try:
         with transaction.atomic():
             query = DataQuery.objects.create(
@@ -178,16 +178,6 @@ def is_verified(record: ClinicalRecord, verification: Verification | None) -> bo
 
 # --- Signatures -----------------------------------------------------------------------------------
 
-HASH_EXCLUDED = {
-    "version",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "locked_at",
-    "soft_range_fields",
-}
-
 
 def records_sha256(records: list[ClinicalRecord]) -> str:
     """A hash of the clinical content of the records (what a signature vouches for)."""
@@ -196,7 +186,7 @@ def records_sha256(records: list[ClinicalRecord]) -> str:
         values = {
             field.attname: field.value_to_string(record)
             for field in record._meta.concrete_fields
-            if field.name not in HASH_EXCLUDED
+            if field.name not in ClinicalRecord.BOOKKEEPING_FIELDS
         }
         content.append([record._meta.label_lower, record.pk, values])
     return hashlib.sha256(

@@ -17,7 +17,3 @@ def screening_log() -> QuerySet[Screening]:
 def participants() -> QuerySet[Participant]:
     """Every participant with their screening and exit, in one query."""
     return Participant.objects.select_related("screening", "exit").order_by("number")
-
-
-def participant_by_id(participant_id: str) -> Participant:
-    return participants().get(participant_id=participant_id)

@@ -48,10 +48,6 @@ def visits_by_participant(participant_ids=None) -> dict[int, list[Visit]]:
     return result
 
 
-def done_mapping(visits: list[Visit]) -> dict[str, dt.date]:
-    return {visit.code: visit.visit_date for visit in visits if visit.code != UNSCHEDULED}
-
-
 def visit_status(
     item: ScheduleItem, visit: Visit | None, today: dt.date, end: dt.date | None = None
 ) -> str:

@@ -154,8 +154,7 @@ class DsmbReport:
                         "yes" if x.reviewed_at else "no",
                     ]
                     for x in d.deviations
-                ]
-                or [["-"]],
+                ],
                 widths=[20 * mm, 20 * mm, 28 * mm, 16 * mm, 78 * mm, 16 * mm],
             )
             if d.deviations

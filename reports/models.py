@@ -64,10 +64,6 @@ class Report(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("reports:list")
 
-    @property
-    def version(self) -> int:
-        return self.pk
-
 
 class ReportDownload(models.Model):
     """Who downloaded which report, when (append-only)."""

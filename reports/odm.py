@@ -171,7 +171,8 @@ def _records_by_participant() -> dict[int, list[tuple[str, str | None, object]]]
             for record in queryset.select_related("adverse_event").iterator(chunk_size=500):
                 result[record.adverse_event.participant_id].append((LOGS, None, record))
         elif "screening" in names or model._meta.label == "enrollment.Screening":
-            for record in queryset.iterator(chunk_size=500):
+            related = "screening__participant" if "screening" in names else "participant"
+            for record in queryset.select_related(related).iterator(chunk_size=500):
                 screening = record.screening if "screening" in names else record
                 participant = getattr(screening, "participant", None)
                 if participant is not None:

@@ -170,6 +170,7 @@ def sae_clock_scan(*, now=None) -> int:
     """Escalate every overdue SAE or SUSAR report to the principal investigator, once per clock."""
     now = now or timezone.now()
     sent = 0
+    pis = list(active_users(pi=True))
     events = (
         AdverseEvent.objects.filter(serious=True, retired_at__isnull=True)
         .select_related("participant", "term")
@@ -186,7 +187,7 @@ def sae_clock_scan(*, now=None) -> int:
                     body=_("The report was due at %(due)s and is not recorded as sent.")
                     % {"due": timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")},
                     url=ae.get_absolute_url(),
-                    recipients=active_users(pi=True),
+                    recipients=pis,
                 )
     return sent
 
