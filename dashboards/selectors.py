@@ -70,12 +70,14 @@ class Consort:
 REACHED_VISITS = ("day28", "month3", "month6", "month12")
 
 
-def consort(today: dt.date) -> Consort:
-    """Count the flow from screening to the end of follow-up (PROTOCOL.md section 2)."""
+def consort(today: dt.date, cutoff: dt.datetime | None = None) -> Consort:
+    """Count the flow from screening to the end of follow-up (PROTOCOL.md section 2), counting
+    only the screens and participants entered by the cut-off when one is given."""
+    log = enrollment_selectors.screening_log().filter(retired_at__isnull=True)
+    if cutoff is not None:
+        log = log.filter(created_at__lte=cutoff)
     screens = list(
-        enrollment_selectors.screening_log()
-        .filter(retired_at__isnull=True)
-        .values("pk", "previous_screening_id", "eligible", "failure_reasons", "participant__pk")
+        log.values("pk", "previous_screening_id", "eligible", "failure_reasons", "participant__pk")
     )
     later = {row["previous_screening_id"] for row in screens if row["previous_screening_id"]}
     latest = [row for row in screens if row["pk"] not in later]  # one per person
@@ -96,7 +98,10 @@ def consort(today: dt.date) -> Consort:
     labels = dict(Failure.choices)
     result.failure_reasons = [(str(labels.get(code, code)), n) for code, n in reasons.most_common()]
 
-    participants = list(enrollment_selectors.participants())
+    participants = enrollment_selectors.participants()
+    if cutoff is not None:
+        participants = participants.filter(created_at__lte=cutoff)
+    participants = list(participants)
     result.enrolled = len(participants)
     result.dosed = sum(1 for p in participants if p.first_dose_date)
     compliance = dosing_selectors.compliance_by_participant(today, participants)

@@ -121,9 +121,11 @@ class StudyCompliance:
         return round(100 * self.given / self.due) if self.due else None
 
 
-def study_compliance(today: dt.date) -> StudyCompliance:
-    by_participant = compliance_by_participant(today)
-    values = list(by_participant.values())
+def study_compliance(
+    today: dt.date, participants: list[Participant] | None = None
+) -> StudyCompliance:
+    """Totals over every participant (or those given)."""
+    values = list(compliance_by_participant(today, participants).values())
     return StudyCompliance(
         participants=sum(1 for c in values if c.due),
         due=sum(c.due for c in values),

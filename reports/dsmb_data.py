@@ -68,13 +68,13 @@ def _category(lab) -> str:
 def dsmb_data(cutoff: dt.datetime) -> DsmbData:
     """Collect every section's numbers as of the cut-off."""
     today = timezone.localdate(cutoff)
-    participants = [p for p in enrollment_selectors.participants() if p.created_at <= cutoff]
+    participants = list(enrollment_selectors.participants().filter(created_at__lte=cutoff))
     ids = [p.pk for p in participants]
-    flow = dashboard_selectors.consort(today)
+    flow = dashboard_selectors.consort(today, cutoff)
 
     compliance_map = dosing_selectors.compliance_by_participant(today, participants)
     compliance = [(p.participant_id, compliance_map[p.pk]) for p in participants]
-    study = dosing_selectors.study_compliance(today)
+    study = dosing_selectors.study_compliance(today, participants)
 
     events = [
         ae

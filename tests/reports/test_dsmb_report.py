@@ -156,7 +156,7 @@ def test_the_command_builds_the_same_report(trial, tmp_path):
     out = io.StringIO()
     call_command(
         "build_dsmb_report",
-        cutoff=timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        cutoff=timezone.localtime().isoformat(),  # after the fixture was entered
         output=str(output),
         stdout=out,
     )
@@ -214,3 +214,21 @@ def test_lab_shifts_compare_each_result_with_its_range_in_the_unit_entered(coord
     shifts = dsmb_data(timezone.now()).lab_shifts
     assert shifts["crp"] == {("normal", "normal"): 1}
     assert shifts["ferritin"] == {("normal", "high"): 1}
+
+
+def test_the_report_counts_only_what_was_entered_by_the_cut_off(coordinator):
+    from reports.dsmb_data import dsmb_data
+
+    first_dose = timezone.localdate() - dt.timedelta(days=3)
+    make_participant(coordinator, first_dose=first_dose)
+    cutoff = timezone.now()
+    make_participant(coordinator, first_dose=first_dose)  # entered after the cut-off
+    data = dsmb_data(cutoff)
+    assert (data.flow.screens, data.flow.enrolled, data.flow.dosed) == (1, 1, 1)
+    assert len(data.compliance) == 1 and data.study_compliance.participants == 1
+    later = dsmb_data(timezone.now())
+    assert (later.flow.screens, later.flow.enrolled, later.study_compliance.participants) == (
+        2,
+        2,
+        2,
+    )
