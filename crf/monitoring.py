@@ -10,6 +10,7 @@ from django.contrib.auth import authenticate
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,6 +18,7 @@ from crf.audit import actor_context, audit_context
 from crf.models import (
     ClinicalRecord,
     DataQuery,
+    Notification,
     QueryAction,
     QueryState,
     QueryStep,
@@ -270,6 +272,21 @@ def latest_signature(record: ClinicalRecord) -> Signature | None:
 # --- After a change -------------------------------------------------------------------------------
 
 
+def _signatures_to_recheck(record: ClinicalRecord) -> list[Signature]:
+    """The signatures a change to the record may break and whose signer was not yet told: each
+    signer's latest signature of each visit or casebook of the participant, and of this form."""
+    signatures = list(
+        Signature.objects.filter(subject=record.audit_subject)
+        .filter(~Q(scope="form") | Q(**_ref(record)))
+        .order_by("content_type", "object_id", "scope", "signer", "-signed_at")
+        .distinct("content_type", "object_id", "scope", "signer")
+        .select_related("signer")
+    )
+    keys = {s.pk: f"signature-invalid:{s.pk}:user:{s.signer_id}" for s in signatures}  # notify()'s
+    told = set(Notification.objects.filter(key__in=keys.values()).values_list("key", flat=True))
+    return [s for s in signatures if keys[s.pk] not in told]
+
+
 def on_record_changed(record: ClinicalRecord) -> None:
     """Tell the monitor when a change clears their verification, and the signer when a signature
     no longer matches (the marks themselves are recomputed from versions and hashes)."""
@@ -287,9 +304,7 @@ def on_record_changed(record: ClinicalRecord) -> None:
             % {"old": verification.record_version, "new": record.version},
             url=record.history_url(),
         )
-    for signature in Signature.objects.filter(subject=record.audit_subject).select_related(
-        "signer"
-    ):
+    for signature in _signatures_to_recheck(record):
         if not signature_valid(signature):
             notify(
                 recipients=[signature.signer],
