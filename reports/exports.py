@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import import_module
 
+from django.apps import apps
 from django.db import models
 from django.utils import timezone, translation
+from django.utils.module_loading import module_has_submodule
 
+from crf.editchecks import Range
+from crf.forms import ClinicalRecordForm
 from crf.models import ClinicalRecord
 from crf.selectors import clinical_models
 from trialportal import protocol
@@ -212,37 +218,27 @@ def csv_zip_stream() -> Iterator[bytes]:
 
 # --- Data dictionary ------------------------------------------------------------------------------
 
-FIELD_RANGES = {
-    "temperature": "temperature",
-    "heart_rate": "heart_rate",
-    "resp_rate": "resp_rate",
-    "sbp": "sbp",
-    "dbp": "dbp",
-    "spo2": "spo2",
-    "pre_spo2": "spo2",
-    "post_spo2": "spo2",
-    "pre_hr": "heart_rate",
-    "post_hr": "heart_rate",
-    "pre_rr": "resp_rate",
-    "post_rr": "resp_rate",
-    "pre_sbp": "sbp",
-    "post_sbp": "sbp",
-    "pre_dbp": "dbp",
-    "post_dbp": "dbp",
-    "fio2": "fio2",
-    "pre_fio2": "fio2",
-    "post_fio2": "fio2",
-    "pao2": "pao2",
-    "paco2": "paco2",
-    "ph": "ph",
-    "fvc_l": "fvc_l",
-    "fvc_pct": "fvc_pct",
-    "dlco_pct": "dlco_pct",
-    "distance_m": "six_mwd",
-    "weight": "weight",
-    "height": "height",
-    "volume_ml": "dose_volume",
-}
+
+@functools.cache
+def _form_ranges() -> dict[type, dict[str, Range]]:
+    """Each model's edit-check ranges, as its entry form declares them (one source of truth)."""
+    for app in apps.get_app_configs():
+        if module_has_submodule(app.module, "forms"):
+            import_module(f"{app.name}.forms")
+    result: dict[type, dict[str, Range]] = {}
+    forms = list(ClinicalRecordForm.__subclasses__())
+    while forms:
+        form = forms.pop()
+        forms += form.__subclasses__()
+        if form.ranges and getattr(form._meta, "model", None) is not None:
+            result.setdefault(form._meta.model, {}).update(form.ranges)
+    return result
+
+
+def item_range(item: Item) -> Range | None:
+    """The hard and soft range the entry form checks for this item, if any."""
+    return _form_ranges().get(item.model, {}).get(item.field.name)
+
 
 DATA_TYPES = {
     models.DateField: "date",
@@ -288,7 +284,7 @@ def dictionary_rows() -> Iterator[list[str]]:
                 choices = "; ".join(f"{code}={label}" for code, label in field.flatchoices)
             with translation.override("zh-hans"):
                 label_zh = str(field.verbose_name)
-            limits = protocol.RANGES.get(FIELD_RANGES.get(field.name, ""))
+            limits = item_range(item)
             yield [
                 item.oid,
                 model._meta.label,

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 
 from enrollment.models import Participant
 from outcomes.models import UNSCHEDULED
-from reports.exports import FIELD_RANGES, Item, data_type, exportable_models, form_items
+from reports.exports import Item, data_type, exportable_models, form_items, item_range
 from trialportal import protocol
 
 ODM_TYPES = {
@@ -56,7 +56,7 @@ def _item_def(item: Item) -> str:
     if item.cdisc:
         xml.append(f' SASFieldName="{item.cdisc[:8]}"')
     xml.append(f"><Question>{_translated(lambda: field.verbose_name)}</Question>")
-    limits = protocol.RANGES.get(FIELD_RANGES.get(field.name, ""))
+    limits = item_range(item)
     if limits:
         for comparator, value, kind in (
             ("GE", limits.hard[0], "Hard"),

@@ -110,6 +110,9 @@ def test_the_data_dictionary_gives_oid_labels_in_two_languages_ranges_choices_an
         "40 to 300 mmHg",
         "SYSBP",
     )
+    flow = rows["IT.DOSING_DOSERECORD.PRE_O2_FLOW"]  # ranges are the ones the entry form checks
+    assert (flow[7], flow[8]) == ("0 to 60 L/min", "0 to 80 L/min")
+    assert rows["IT.OUTCOMES_VISIT.VISIT_DATE"][7:9] == ["", ""]  # no range, none claimed
     grade = rows["IT.SAFETY_ADVERSEEVENT.OUTCOME"]
     assert "fatal=Fatal" in grade[9] and grade[10] == "AEOUT"
     html = client_for(monitor).get("/exports/dictionary-html/").content.decode()
