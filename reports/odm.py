@@ -1,6 +1,8 @@
 """A CDISC ODM 1.3.2 snapshot: metadata of every form and item, clinical data of every participant.
 
-Streamed: the XML is produced participant by participant, in constant memory.
+Streamed: the XML is produced participant by participant. With ``audit=True`` every value carries
+an ODM AuditRecord of its last change (who, where, when, why, and the audit event's ID), and
+AdminData lists the users and the site those records refer to.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from xml.sax.saxutils import escape, quoteattr
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
+from pghistory.models import Events
 
-from enrollment.models import Participant
+from enrollment.models import Participant, Screening
 from outcomes.models import UNSCHEDULED
 from reports.exports import Item, data_type, exportable_models, form_items, item_range
 from trialportal import protocol
@@ -28,6 +32,8 @@ ODM_TYPES = {
 MDV = "MDV.1"
 LOGS = "SE.LOGS"
 UNSCHEDULED_EVENT = "SE.UNSCHEDULED"
+SITE_LOCATION = f"LOC.{protocol.SITE_ID}"
+SYSTEM_USER = "USR.SYSTEM"
 
 
 def _oid(prefix: str, model) -> str:
@@ -180,8 +186,77 @@ def _records_by_participant() -> dict[int, list[tuple[str, str | None, object]]]
     return result
 
 
-def odm_stream() -> Iterator[str]:
-    """The ODM document, piece by piece."""
+def _user_oid(context: dict) -> str:
+    user = context.get("user")
+    return f"USR.{user}" if user else SYSTEM_USER
+
+
+def _audit_record(change: dict) -> str:
+    """An ODM AuditRecord from one audit event (see `item_changes`)."""
+    context = change["context"]
+    reason = context.get("reason")
+    xml = [
+        f'<AuditRecord><UserRef UserOID="{_user_oid(context)}"/>'
+        f'<LocationRef LocationOID="{SITE_LOCATION}"/>'
+        f"<DateTimeStamp>{change['at'].isoformat()}</DateTimeStamp>"
+    ]
+    if reason:
+        xml.append(f"<ReasonForChange>{escape(str(reason))}</ReasonForChange>")
+    xml.append(f"<SourceID>{escape(change['event'])}</SourceID></AuditRecord>")
+    return "".join(xml)
+
+
+def item_changes(model) -> dict[str, dict[str, dict]]:
+    """The last change of every item of every record of `model`, from the audit trail.
+
+    Returns {record pk: {attname: {"at", "context", "event"}}}: the audit event that last set
+    the item's current value (the insert, or the latest update that changed it).
+    """
+    attnames = [item.field.attname for item in form_items(model)]
+    result: dict[str, dict[str, dict]] = defaultdict(dict)
+    previous: dict[str, dict] = {}
+    events = (
+        Events.objects.filter(pgh_obj_model=model._meta.label)
+        .order_by("pgh_created_at", "pgh_id")
+        .values_list("pgh_obj_id", "pgh_id", "pgh_created_at", "pgh_data", "pgh_context")
+    )
+    for obj_id, event_id, at, data, context in events.iterator(chunk_size=2000):
+        data = data or {}
+        before = previous.get(obj_id)
+        change = {"at": at, "context": context or {}, "event": f"{model._meta.label}.{event_id}"}
+        for attname in attnames:
+            if before is None or before.get(attname) != data.get(attname):
+                result[str(obj_id)][attname] = change
+        previous[obj_id] = data
+    return result
+
+
+def admin_data() -> str:
+    """The users and the site that audit records refer to."""
+    xml = [f'<AdminData StudyOID="{protocol.STUDY_ID}">']
+    users = get_user_model().objects.order_by("pk")
+    for user in users:
+        xml.append(
+            f'<User OID="USR.{user.pk}"><LoginName>{escape(user.get_username())}</LoginName>'
+            f"<DisplayName>{escape(user.printed_name)}</DisplayName></User>"
+        )
+    xml.append(
+        f'<User OID="{SYSTEM_USER}" UserType="Other"><LoginName>system</LoginName>'
+        "<DisplayName>trialportal (automatic task)</DisplayName></User>"
+    )
+    first = Screening.objects.order_by("created_at").values_list("created_at", flat=True).first()
+    effective = timezone.localdate(first or timezone.now()).isoformat()
+    xml.append(
+        f'<Location OID="{SITE_LOCATION}" Name={quoteattr(protocol.SITE_NAME)} LocationType="Site">'
+        f'<MetaDataVersionRef StudyOID="{protocol.STUDY_ID}" MetaDataVersionOID="{MDV}" '
+        f'EffectiveDate="{effective}"/></Location>'
+    )
+    xml.append("</AdminData>")
+    return "".join(xml)
+
+
+def odm_stream(audit: bool = False) -> Iterator[str]:
+    """The ODM document, piece by piece; with `audit`, each value carries its last change."""
     now = timezone.now().isoformat(timespec="seconds")
     yield '<?xml version="1.0" encoding="UTF-8"?>\n'
     yield (
@@ -195,14 +270,23 @@ def odm_stream() -> Iterator[str]:
         f"<ProtocolName>{protocol.STUDY_ID}</ProtocolName></GlobalVariables>"
     )
     yield metadata()
-    yield f'</Study><ClinicalData StudyOID="{protocol.STUDY_ID}" MetaDataVersionOID="{MDV}">'
+    yield "</Study>"
+    changes: dict[type, dict] | None = None
+    if audit:
+        yield admin_data()
+        changes = {
+            model: item_changes(model)
+            for model in exportable_models()
+            if model._meta.label != "outcomes.Visit"
+        }
+    yield f'<ClinicalData StudyOID="{protocol.STUDY_ID}" MetaDataVersionOID="{MDV}">'
     records = _records_by_participant()
     for participant in Participant.objects.order_by("number").iterator(chunk_size=200):
-        yield _subject(participant, records.get(participant.pk, []))
+        yield _subject(participant, records.get(participant.pk, []), changes)
     yield "</ClinicalData></ODM>\n"
 
 
-def _subject(participant, records) -> str:
+def _subject(participant, records, changes: dict[type, dict] | None = None) -> str:
     events: dict[tuple[str, str | None], list] = defaultdict(list)
     for event, repeat, record in records:
         events[(event, repeat)].append(record)
@@ -218,14 +302,26 @@ def _subject(participant, records) -> str:
         for model, model_records in by_model.items():
             xml.append(f'<FormData FormOID="{_oid("F", model)}">')
             items = form_items(model)
+            model_changes = changes.get(model, {}) if changes is not None else None
             for record in model_records:
                 xml.append(
                     f'<ItemGroupData ItemGroupOID="{_oid("IG", model)}" ItemGroupRepeatKey="{record.pk}">'
                 )
+                record_changes = (
+                    model_changes.get(str(record.pk), {}) if model_changes is not None else {}
+                )
                 for item in items:
                     value = _value(getattr(record, item.field.attname))
-                    if value is not None:
+                    if value is None:
+                        continue
+                    change = record_changes.get(item.field.attname)
+                    if change is None:
                         xml.append(f'<ItemData ItemOID="{item.oid}" Value={quoteattr(value)}/>')
+                    else:
+                        xml.append(
+                            f'<ItemData ItemOID="{item.oid}" Value={quoteattr(value)}>'
+                            f"{_audit_record(change)}</ItemData>"
+                        )
                 xml.append("</ItemGroupData>")
             xml.append("</FormData>")
         xml.append("</StudyEventData>")

@@ -99,11 +99,13 @@ def export_download(request, kind: str):
     if kind == "csv":
         response = StreamingHttpResponse(exporting.csv_zip_stream(), content_type="application/zip")
         filename = f"trialportal-export-{stamp}.zip"
-    elif kind == "odm":
+    elif kind in ("odm", "odm-audit"):
         response = StreamingHttpResponse(
-            (part.encode() for part in odm_stream()), content_type="application/xml; charset=utf-8"
+            (part.encode() for part in odm_stream(audit=kind == "odm-audit")),
+            content_type="application/xml; charset=utf-8",
         )
-        filename = f"trialportal-odm-{stamp}.xml"
+        suffix = "-audit" if kind == "odm-audit" else ""
+        filename = f"trialportal-odm{suffix}-{stamp}.xml"
     elif kind == "dictionary":
         response = StreamingHttpResponse(
             csv_lines(exporting.dictionary_rows()), content_type="text/csv; charset=utf-8"

@@ -106,3 +106,66 @@ def test_the_odm_download_and_command(client_for, monitor, trial, tmp_path):
     output = tmp_path / "odm.xml"
     call_command("export_data", kind="odm", output=str(output), stdout=io.StringIO())
     assert etree.parse(str(output)).getroot().get("ODMVersion") == "1.3.2"
+
+
+def test_the_audited_export_validates_and_gives_every_value_its_last_change(
+    trial, coordinator, investigator
+):
+    from crf.services import record_update
+    from outcomes.models import VitalSigns
+
+    vitals = VitalSigns.objects.get(visit__code="baseline")
+    vitals.sbp = 131
+    record_update(
+        record=vitals,
+        actor=investigator,
+        expected_version=vitals.version,
+        reason="Transcription error, source says 131",
+    )
+    text = "".join(odm_stream(audit=True))
+    document = etree.fromstring(text.encode())
+    schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
+    assert schema.validate(document), schema.error_log
+
+    items = document.findall(".//odm:ItemData", NS)
+    assert items and all(item.find("odm:AuditRecord", NS) is not None for item in items)
+    users = {u.get("OID") for u in document.findall(".//odm:AdminData/odm:User", NS)}
+    locations = {loc.get("OID") for loc in document.findall(".//odm:AdminData/odm:Location", NS)}
+    for record in document.findall(".//odm:AuditRecord", NS):
+        assert record.find("odm:UserRef", NS).get("UserOID") in users
+        assert record.find("odm:LocationRef", NS).get("LocationOID") in locations
+
+    group = f".//odm:ItemGroupData[@ItemGroupOID='IG.OUTCOMES_VITALSIGNS'][@ItemGroupRepeatKey='{vitals.pk}']"
+    sbp = document.find(f"{group}/odm:ItemData[@ItemOID='IT.OUTCOMES_VITALSIGNS.SBP']", NS)
+    assert sbp.get("Value") == "131"
+    changed = sbp.find("odm:AuditRecord", NS)
+    assert changed.find("odm:UserRef", NS).get("UserOID") == f"USR.{investigator.pk}"
+    assert changed.find("odm:ReasonForChange", NS).text == "Transcription error, source says 131"
+    # A value the edit left alone keeps the coordinator's original entry, with no reason.
+    dbp = document.find(f"{group}/odm:ItemData[@ItemOID='IT.OUTCOMES_VITALSIGNS.DBP']", NS)
+    untouched = dbp.find("odm:AuditRecord", NS)
+    assert untouched.find("odm:UserRef", NS).get("UserOID") == f"USR.{coordinator.pk}"
+    assert untouched.find("odm:ReasonForChange", NS) is None
+    assert changed.find("odm:SourceID", NS).text != untouched.find("odm:SourceID", NS).text
+    # Without the option there is no audit data at all.
+    assert "<AuditRecord>" not in "".join(odm_stream())
+
+
+def test_the_audited_download_and_command_are_logged(client_for, monitor, trial, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    from reports.models import ExportLog
+
+    response = client_for(monitor).get("/exports/odm-audit/")
+    assert response.status_code == 200
+    assert "odm-audit" in response["Content-Disposition"]
+    assert b"<AuditRecord>" in b"".join(response.streaming_content)
+    output = tmp_path / "odm.xml"
+    call_command("export_data", kind="odm", audit=True, output=str(output), stdout=io.StringIO())
+    assert etree.parse(str(output)).find(".//odm:AuditRecord", NS) is not None
+    assert set(ExportLog.objects.values_list("kind", flat=True)) == {
+        "odm-audit",
+        "command:odm-audit",
+    }

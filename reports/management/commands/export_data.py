@@ -16,8 +16,13 @@ class Command(BaseCommand):
             "--format", required=True, choices=["csv", "odm", "dictionary"], dest="kind"
         )
         parser.add_argument("--output", required=True, help="File to write (a .zip for csv)")
+        parser.add_argument(
+            "--audit",
+            action="store_true",
+            help="ODM only: give every value an AuditRecord of its last change",
+        )
 
-    def handle(self, *args, kind, output, **options):
+    def handle(self, *args, kind, output, audit=False, **options):
         path = Path(output)
         if kind == "csv":
             with path.open("wb") as handle:
@@ -25,10 +30,11 @@ class Command(BaseCommand):
                     handle.write(chunk)
         elif kind == "odm":
             with path.open("w", encoding="utf-8") as handle:
-                for part in odm_stream():
+                for part in odm_stream(audit=audit):
                     handle.write(part)
         else:
             with path.open("w", encoding="utf-8", newline="") as handle:
                 csv.writer(handle).writerows(exports.dictionary_rows())
-        ExportLog.objects.create(kind=f"command:{kind}")
+        logged = "odm-audit" if kind == "odm" and audit else kind
+        ExportLog.objects.create(kind=f"command:{logged}")
         self.stdout.write(self.style.SUCCESS(f"Wrote {path} ({path.stat().st_size} bytes)."))
