@@ -1,0 +1,113 @@
+"""Browser journeys: Playwright driving Debian's Chromium against a live server.
+
+The live server, the Celery worker (a thread) and the test share the real PostgreSQL test
+database and the real Redis. Each journey's data are flushed afterwards; the data of the
+migrations (role groups, CTCAE terms) are restored by serialized_rollback.
+
+Chromium is looked for at $CHROMIUM or /usr/bin/chromium. Without it the journeys are skipped,
+with the reason in the summary; with E2E_REQUIRED=1 (as in CI) they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse the
+# test's own database calls made while it runs.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from tests.conftest import PASSWORD  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(os.environ["E2E_SCREENSHOTS"]) if os.environ.get("E2E_SCREENSHOTS") else None
+
+
+def chromium_path() -> str | None:
+    candidate = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
+    return candidate if Path(candidate).exists() else shutil.which("chromium")
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = chromium_path()
+    if executable is None:
+        message = (
+            "browser journeys skipped: Chromium not found at /usr/bin/chromium "
+            "(install Debian's chromium package, or set CHROMIUM)"
+        )
+        if os.environ.get("E2E_REQUIRED"):
+            pytest.fail(message.replace("skipped", "required"))
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright gives every launch a fresh, temporary profile.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_session(browser, live_server):
+    """Sign a user in through the sign-in page; returns a Playwright page in their session.
+
+    `language` is the browser's language ("en" or "zh-CN"); `width` the viewport width.
+    """
+    contexts = []
+
+    def _open(user, *, language: str = "en", width: int = 1280):
+        context = browser.new_context(
+            base_url=live_server.url,
+            locale=language,
+            extra_http_headers={"Accept-Language": language},
+            viewport={"width": width, "height": 900},
+            accept_downloads=True,
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.fill("input[name=login]", user.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def shot():
+    """Save a screenshot under $E2E_SCREENSHOTS (docs/screenshots with `make screenshots`)."""
+
+    def _shot(page, name: str, *, full_page: bool = True) -> None:
+        if SCREENSHOTS is None:
+            return
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+    return _shot
