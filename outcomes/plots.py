@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.renderSVG import drawToString
 from reportlab.graphics.shapes import Drawing, Line, String
@@ -93,7 +94,9 @@ def series_drawing(
             strokeWidth=4,
         )
     )
-    drawing.add(String(plot.x + plot.width - 30, 4, "study day", fontName="Helvetica", fontSize=7))
+    drawing.add(
+        String(plot.x + plot.width - 30, 4, gettext("study day"), fontName="Helvetica", fontSize=7)
+    )
     return drawing
 
 

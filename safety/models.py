@@ -360,7 +360,9 @@ class StoppingRuleAlert(models.Model):
 
     rule = models.CharField(_("rule"), max_length=40)
     key = models.CharField(_("key"), max_length=200, unique=True)
-    message = models.TextField(_("message"))
+    message = models.TextField(_("message"), help_text=_("In English, as it was first shown."))
+    message_template = models.TextField(_("message template"), blank=True)
+    message_params = models.JSONField(_("message parameters"), default=dict, blank=True)
     participant = models.ForeignKey(
         Participant,
         on_delete=models.PROTECT,
@@ -396,4 +398,13 @@ class StoppingRuleAlert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.message
+        return self.text
+
+    @property
+    def text(self) -> str:
+        """The message in the reader's language (the stored English one for older alerts)."""
+        if not self.message_template:
+            return self.message
+        from safety.stopping import render
+
+        return render(self.message_template, self.message_params)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.roles import Role
@@ -202,11 +202,15 @@ def stopping_rules_check() -> list[StoppingRuleAlert]:
     doses = {pid: list(days.values()) for pid, days in doses_by_participant().items()}
     new_alerts = []
     for hit in stopping.evaluate(events, doses):
+        with translation.override("en"):
+            english_message = hit.message
         alert, created = StoppingRuleAlert.objects.get_or_create(
             key=hit.key,
             defaults={
                 "rule": hit.rule,
-                "message": hit.message,
+                "message": english_message,
+                "message_template": hit.template,
+                "message_params": hit.params,
                 "participant_id": hit.participant_id,
                 "study_wide": hit.study_wide,
             },

@@ -11,26 +11,46 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext, gettext_noop
 
 from dosing.models import DoseRecord
 from safety.models import RELATED, AdverseEvent, Outcome, Relatedness
 from trialportal import protocol
+
+AE_LABEL = gettext_noop("%(pid)s AE %(number)s (%(term)s, grade %(grade)s)")
+
+
+def render(template: str, params: dict) -> str:
+    """The message of a rule, in the active language: `ae` and `aes` params are AE labels."""
+    values = dict(params)
+    if "ae" in values:
+        values["ae"] = gettext(AE_LABEL) % values["ae"]
+    if "aes" in values:
+        values["aes"] = "; ".join(gettext(AE_LABEL) % label for label in values["aes"])
+    return gettext(template) % values
 
 
 @dataclass(frozen=True)
 class RuleHit:
     rule: str
     key: str
-    message: str
+    template: str
+    params: dict
     participant_id: int | None
     study_wide: bool
 
+    @property
+    def message(self) -> str:
+        return render(self.template, self.params)
 
-def _label(ae: AdverseEvent) -> str:
-    return (
-        f"{ae.participant.participant_id} AE {ae.number} ({ae.term.term}, grade {ae.worst_grade})"
-    )
+
+def _label(ae: AdverseEvent) -> dict:
+    return {
+        "pid": ae.participant.participant_id,
+        "number": ae.number,
+        "term": ae.term.term,
+        "grade": ae.worst_grade,
+    }
 
 
 def _within_hours_of_a_dose(ae: AdverseEvent, doses: Iterable[DoseRecord], hours: int) -> bool:
@@ -65,8 +85,10 @@ def evaluate(
                 RuleHit(
                     "death",
                     f"death:{ae.pk}",
-                    _("Stopping rule: a death not clearly unrelated to MSC-exos: %(ae)s.")
-                    % {"ae": _label(ae)},
+                    gettext_noop(
+                        "Stopping rule: a death not clearly unrelated to MSC-exos: %(ae)s."
+                    ),
+                    {"ae": _label(ae)},
                     ae.participant_id,
                     True,
                 )
@@ -76,11 +98,11 @@ def evaluate(
                 RuleHit(
                     "related_grade4",
                     f"related_grade4:{ae.pk}",
-                    _(
+                    gettext_noop(
                         "Stopping rule: a grade %(grade)s or higher event at least possibly "
                         "related: %(ae)s."
-                    )
-                    % {"grade": protocol.STOP_RELATED_GRADE, "ae": _label(ae)},
+                    ),
+                    {"grade": protocol.STOP_RELATED_GRADE, "ae": _label(ae)},
                     ae.participant_id,
                     True,
                 )
@@ -96,11 +118,11 @@ def evaluate(
                 RuleHit(
                     "airway",
                     f"airway:{ae.pk}",
-                    _(
+                    gettext_noop(
                         "Stopping rule: %(term)s of grade 4 or higher (needing intubation) "
                         "within %(hours)s h of a dose: %(ae)s."
-                    )
-                    % {"term": ae.term.term, "hours": protocol.STOP_AIRWAY_HOURS, "ae": _label(ae)},
+                    ),
+                    {"term": ae.term.term, "hours": protocol.STOP_AIRWAY_HOURS, "ae": _label(ae)},
                     ae.participant_id,
                     True,
                 )
@@ -113,11 +135,11 @@ def evaluate(
                 RuleHit(
                     "individual_related",
                     f"individual_related:{ae.pk}",
-                    _(
+                    gettext_noop(
                         "Individual stop for %(pid)s: a grade %(grade)s or higher related "
                         "event: %(ae)s."
-                    )
-                    % {
+                    ),
+                    {
                         "pid": ae.participant.participant_id,
                         "grade": protocol.INDIVIDUAL_STOP_GRADE,
                         "ae": _label(ae),
@@ -131,8 +153,8 @@ def evaluate(
                 RuleHit(
                     "individual_hypersensitivity",
                     f"individual_hypersensitivity:{ae.pk}",
-                    _("Individual stop for %(pid)s: hypersensitivity: %(ae)s.")
-                    % {"pid": ae.participant.participant_id, "ae": _label(ae)},
+                    gettext_noop("Individual stop for %(pid)s: hypersensitivity: %(ae)s."),
+                    {"pid": ae.participant.participant_id, "ae": _label(ae)},
                     ae.participant_id,
                     False,
                 )
@@ -145,15 +167,15 @@ def evaluate(
                     "cluster",
                     f"cluster:{listed[0].term_id}:"
                     + "-".join(str(ae.participant_id) for ae in listed),
-                    _(
+                    gettext_noop(
                         "Stopping rule: %(n)s participants with the same grade %(grade)s or "
                         "higher related event (%(term)s): %(aes)s."
-                    )
-                    % {
+                    ),
+                    {
                         "n": len(listed),
                         "grade": protocol.STOP_CLUSTER_GRADE,
                         "term": listed[0].term.term,
-                        "aes": "; ".join(_label(ae) for ae in listed),
+                        "aes": [_label(ae) for ae in listed],
                     },
                     None,
                     True,
@@ -169,11 +191,11 @@ def evaluate(
                 RuleHit(
                     "individual_desaturation",
                     f"individual_desaturation:{participant_id}",
-                    _(
+                    gettext_noop(
                         "Individual stop for %(pid)s: recurrent desaturation needing more "
                         "respiratory support (days %(days)s)."
-                    )
-                    % {
+                    ),
+                    {
                         "pid": participant.participant_id,
                         "days": ", ".join(str(d.study_day) for d in needing_support),
                     },

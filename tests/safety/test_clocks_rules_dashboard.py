@@ -350,3 +350,27 @@ def test_the_dashboard_issues_a_fixed_number_of_queries(
 
 def test_dsmb_members_cannot_open_the_ae_pages(client_for, dsmb_member):
     assert client_for(dsmb_member).get("/safety/").status_code == 403
+
+
+def test_a_stopping_rule_message_reads_in_the_readers_language(
+    client_for, coordinator, investigator, participant
+):
+    from django.utils import translation
+
+    assess(make_ae(participant, coordinator, term="Hypoxia", grade=4), investigator)
+    with translation.override("zh-hans"):
+        stopping_rules_check()
+    alert = StoppingRuleAlert.objects.get(rule="related_grade4")
+    pid = participant.participant_id
+    # The stored message is English whatever the language of the request that tripped the rule.
+    assert alert.message == (
+        "Stopping rule: a grade 4 or higher event at least possibly related: "
+        f"{pid} AE 1 (Hypoxia, grade 4)."
+    )
+    with translation.override("zh-hans"):
+        chinese = alert.text
+    assert chinese != alert.message and pid in chinese and "Stopping rule" not in chinese
+    page = client_for(coordinator).get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert chinese in page.replace("&#x27;", "'")
+    english = client_for(coordinator).get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert alert.message in english
