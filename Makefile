@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format messages check-deploy clean-var
+.PHONY: run test lint format messages check-deploy screenshots clean-var
 
 run: $(STAMP)
 	$(BIN)/python -m trialportal.local run
@@ -29,6 +29,12 @@ messages: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete \
 		--ignore=.venv --ignore=tests --ignore=var --ignore=staticfiles
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
+
+# Refresh docs/screenshots/ from the demo trial in a real browser (needs Chromium; poppler-utils
+# for the pages of the DSMB report).
+screenshots: $(STAMP)
+	E2E_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m trialportal.local test \
+		tests/e2e/test_screenshots.py
 
 check-deploy: $(STAMP)
 	DEBUG=0 SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(60))') \

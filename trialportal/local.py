@@ -778,6 +778,13 @@ def command_run(args: list[str]) -> int:
 
 def command_test(args: list[str]) -> int:
     """Run pytest with the given arguments against the local services."""
+    chromium = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
+    if not Path(chromium).exists() and not shutil.which("chromium"):
+        print(
+            "Chromium not found: the browser journeys (tests/e2e) will be SKIPPED. "
+            "Install Debian's chromium package (or set CHROMIUM) to run them.",
+            flush=True,
+        )
     with local_services():
         return run_foreground([sys.executable, "-m", "pytest", *args])
 

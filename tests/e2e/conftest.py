@@ -20,7 +20,7 @@ import pytest
 # test's own database calls made while it runs.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from tests.conftest import PASSWORD  # noqa: E402
+from tests.conftest import PASSWORD
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -31,6 +31,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+LOAD_IMAGES = """async () => {
+  for (const img of document.images) img.loading = 'eager';
+  await Promise.all([...document.images].filter(img => !img.complete)
+    .map(img => new Promise(done => { img.onload = img.onerror = done; })));
+}"""
 SCREENSHOTS = Path(os.environ["E2E_SCREENSHOTS"]) if os.environ.get("E2E_SCREENSHOTS") else None
 
 
@@ -77,7 +82,7 @@ def open_session(browser, live_server):
     """
     contexts = []
 
-    def _open(user, *, language: str = "en", width: int = 1280):
+    def _open(user, *, language: str = "en", width: int = 1280, password: str = PASSWORD):
         context = browser.new_context(
             base_url=live_server.url,
             locale=language,
@@ -90,7 +95,7 @@ def open_session(browser, live_server):
         page = context.new_page()
         page.goto("/accounts/login/")
         page.fill("input[name=login]", user.username)
-        page.fill("input[name=password]", PASSWORD)
+        page.fill("input[name=password]", password)
         page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
         return page
@@ -108,6 +113,7 @@ def shot():
         if SCREENSHOTS is None:
             return
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.evaluate(LOAD_IMAGES)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
     return _shot
