@@ -138,6 +138,7 @@ def main() -> None:
     from reports.dsmb_data import dsmb_data
     from reports.dsmb_pdf import DsmbReport
     from reports.exports import csv_zip_stream
+    from reports.odm import odm_stream
 
     sizes = [int(n) for n in os.environ.get("BENCH_SIZES", "10,1000,10000").split(",")]
     print(f"machine: {os.cpu_count()} cores; sizes {sizes}", flush=True)
@@ -180,6 +181,19 @@ def main() -> None:
             print(
                 f"[{size}] CSV zip export: {rows} rows, {rate:,.0f} rows/s, {zipped / 1024:.0f} KiB"
             )
+            for audit in (False, True):
+                label = "ODM export with audit records" if audit else "ODM export"
+
+                def odm(audit=audit):
+                    return sum(len(part.encode()) for part in odm_stream(audit=audit))
+
+                started = time.perf_counter()
+                written = measure(f"[{size}] {label}", odm)
+                seconds = time.perf_counter() - started
+                print(
+                    f"[{size}] {label}: {rows / seconds:,.0f} rows/s, {written / 2**20:.1f} MiB",
+                    flush=True,
+                )
             copy_rate = copy_rows_per_second("dosing_doserecord")
             print(
                 f"[{size}] PostgreSQL COPY of dosing_doserecord: {copy_rate:,.0f} rows/s",

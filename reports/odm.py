@@ -13,7 +13,6 @@ from xml.sax.saxutils import escape, quoteattr
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
-from pghistory.models import Events
 
 from enrollment.models import Participant, Screening
 from outcomes.models import UNSCHEDULED
@@ -152,37 +151,47 @@ def _value(value) -> str | None:
     return str(value)
 
 
-def _records_by_participant() -> dict[int, list[tuple[str, str | None, object]]]:
-    """(event OID, event repeat key, record) of every current record, by participant pk."""
+BATCH = 200  # participants whose records are held in memory at once
+
+
+def _participant_filter(model) -> str | None:
+    """The lookup from a record of `model` to its participant's pk (None: not per participant)."""
+    names = {f.name for f in model._meta.fields}
+    if _visit_bound(model):
+        return "visit__participant"
+    if model._meta.label == "enrollment.Participant":
+        return "pk"
+    if model._meta.label == "enrollment.Screening":
+        return "participant"
+    for name, lookup in (
+        ("participant", "participant"),
+        ("adverse_event", "adverse_event__participant"),
+        ("screening", "screening__participant"),
+    ):
+        if name in names:
+            return lookup
+    return None
+
+
+def _records_by_participant(pks: list[int]) -> dict[int, list[tuple[str, str | None, object]]]:
+    """(event OID, event repeat key, record) of every current record of these participants."""
     result: dict[int, list] = defaultdict(list)
     for model in exportable_models():
-        if model._meta.label == "outcomes.Visit":
+        lookup = _participant_filter(model)
+        if model._meta.label == "outcomes.Visit" or lookup is None:
             continue
-        names = {f.name for f in model._meta.fields}
-        queryset = model.objects.filter(retired_at__isnull=True)
+        queryset = model.objects.filter(retired_at__isnull=True, **{f"{lookup}__in": pks})
         if _visit_bound(model):
-            for record in queryset.select_related("visit").iterator(chunk_size=500):
+            for record in queryset.select_related("visit"):
                 visit = record.visit
                 if visit.code == UNSCHEDULED:
                     result[visit.participant_id].append((UNSCHEDULED_EVENT, str(visit.pk), record))
                 else:
                     result[visit.participant_id].append((f"SE.{visit.code.upper()}", None, record))
-        elif model._meta.label == "enrollment.Participant":
-            for record in queryset.iterator(chunk_size=500):
-                result[record.pk].append((LOGS, None, record))
-        elif "participant" in names:
-            for record in queryset.iterator(chunk_size=500):
-                result[record.participant_id].append((LOGS, None, record))
-        elif "adverse_event" in names:
-            for record in queryset.select_related("adverse_event").iterator(chunk_size=500):
-                result[record.adverse_event.participant_id].append((LOGS, None, record))
-        elif "screening" in names or model._meta.label == "enrollment.Screening":
-            related = "screening__participant" if "screening" in names else "participant"
-            for record in queryset.select_related(related).iterator(chunk_size=500):
-                screening = record.screening if "screening" in names else record
-                participant = getattr(screening, "participant", None)
-                if participant is not None:
-                    result[participant.pk].append((LOGS, None, record))
+            continue
+        owners = dict(queryset.values_list("pk", lookup))
+        for record in queryset:
+            result[owners[record.pk]].append((LOGS, None, record))
     return result
 
 
@@ -206,28 +215,27 @@ def _audit_record(change: dict) -> str:
     return "".join(xml)
 
 
-def item_changes(model) -> dict[str, dict[str, dict]]:
-    """The last change of every item of every record of `model`, from the audit trail.
+def item_changes(model, pks) -> dict[str, dict[str, dict]]:
+    """The last change of every item of these records of `model`, from its audit events.
 
     Returns {record pk: {attname: {"at", "context", "event"}}}: the audit event that last set
     the item's current value (the insert, or the latest update that changed it).
     """
     attnames = [item.field.attname for item in form_items(model)]
     result: dict[str, dict[str, dict]] = defaultdict(dict)
-    previous: dict[str, dict] = {}
+    previous: dict[int, tuple] = {}
     events = (
-        Events.objects.filter(pgh_obj_model=model._meta.label)
-        .order_by("pgh_created_at", "pgh_id")
-        .values_list("pgh_obj_id", "pgh_id", "pgh_created_at", "pgh_data", "pgh_context")
+        model.pgh_event_model.objects.filter(pgh_obj_id__in=pks)
+        .order_by("pgh_obj_id", "pgh_created_at", "pgh_id")
+        .values_list("pgh_obj_id", "pgh_id", "pgh_created_at", "pgh_context__metadata", *attnames)
     )
-    for obj_id, event_id, at, data, context in events.iterator(chunk_size=2000):
-        data = data or {}
+    for obj_id, event_id, at, context, *values in events.iterator(chunk_size=2000):
         before = previous.get(obj_id)
         change = {"at": at, "context": context or {}, "event": f"{model._meta.label}.{event_id}"}
-        for attname in attnames:
-            if before is None or before.get(attname) != data.get(attname):
+        for index, attname in enumerate(attnames):
+            if before is None or before[index] != values[index]:
                 result[str(obj_id)][attname] = change
-        previous[obj_id] = data
+        previous[obj_id] = tuple(values)
     return result
 
 
@@ -271,19 +279,31 @@ def odm_stream(audit: bool = False) -> Iterator[str]:
     )
     yield metadata()
     yield "</Study>"
-    changes: dict[type, dict] | None = None
     if audit:
         yield admin_data()
-        changes = {
-            model: item_changes(model)
-            for model in exportable_models()
-            if model._meta.label != "outcomes.Visit"
-        }
     yield f'<ClinicalData StudyOID="{protocol.STUDY_ID}" MetaDataVersionOID="{MDV}">'
-    records = _records_by_participant()
-    for participant in Participant.objects.order_by("number").iterator(chunk_size=200):
-        yield _subject(participant, records.get(participant.pk, []), changes)
+    participants = Participant.objects.order_by("number")
+    last = None
+    while True:
+        page = participants.filter(number__gt=last) if last is not None else participants
+        batch = list(page[:BATCH])
+        if not batch:
+            break
+        last = batch[-1].number
+        records = _records_by_participant([p.pk for p in batch])
+        changes = _changes(records) if audit else None
+        for participant in batch:
+            yield _subject(participant, records.get(participant.pk, []), changes)
     yield "</ClinicalData></ODM>\n"
+
+
+def _changes(records: dict[int, list]) -> dict[type, dict]:
+    """The last change of every item of these records, by model."""
+    pks: dict[type, list[int]] = defaultdict(list)
+    for participant_records in records.values():
+        for _event, _repeat, record in participant_records:
+            pks[type(record)].append(record.pk)
+    return {model: item_changes(model, model_pks) for model, model_pks in pks.items()}
 
 
 def _subject(participant, records, changes: dict[type, dict] | None = None) -> str:

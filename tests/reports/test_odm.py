@@ -169,3 +169,21 @@ def test_the_audited_download_and_command_are_logged(client_for, monitor, trial,
         "odm-audit",
         "command:odm-audit",
     }
+
+
+def test_participants_read_in_small_batches_give_the_same_document(trial, coordinator, monkeypatch):
+    import re
+
+    import reports.odm
+
+    make_participant(coordinator, first_dose=timezone.localdate() - dt.timedelta(days=1))
+
+    def clinical(audit: bool) -> str:
+        text = "".join(odm_stream(audit=audit))
+        return re.sub(r"(FileOID|CreationDateTime)=\"[^\"]*\"", "", text)
+
+    whole = {audit: clinical(audit) for audit in (False, True)}
+    monkeypatch.setattr(reports.odm, "BATCH", 1)
+    for audit in (False, True):
+        assert clinical(audit) == whole[audit]
+    assert whole[True].count("<SubjectData ") == 3
