@@ -6,6 +6,7 @@ import pghistory
 import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -258,6 +259,14 @@ class DataQuery(models.Model):
     @property
     def record(self):
         return self.content_type.get_object_for_this_type(pk=self.object_id)
+
+    @property
+    def field_label(self) -> str:
+        """The queried field's name as the forms show it (the code if the field is gone)."""
+        try:
+            return self.content_type.model_class()._meta.get_field(self.field_name).verbose_name
+        except (AttributeError, FieldDoesNotExist):
+            return self.field_name
 
 
 class QueryAction(models.TextChoices):

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.db.models.fields import BLANK_CHOICE_DASH
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,6 +24,8 @@ from crf.models import DataQuery, QueryState, Signature, Verification
 from crf.views import csv_download
 
 SCOPES = {"form", "visit", "casebook"}
+# The query list's default: the queries someone still has to act on (open or answered).
+NOT_CLOSED = "not_closed"
 
 
 class MessageForm(forms.Form):
@@ -33,6 +36,8 @@ class MessageForm(forms.Form):
 
 class RaiseQueryForm(MessageForm):
     field_name = forms.ChoiceField(label=gettext_lazy("Field"))
+
+    field_order = ["field_name", "text"]
 
 
 class SignForm(forms.Form):
@@ -54,6 +59,15 @@ def _record(label: str, pk: int):
     return get_object_or_404(model, pk=pk)
 
 
+def _record_page(record) -> tuple[str, str]:
+    """The page showing the record in its context (a visit's CRF: the visit), and its name."""
+    for relation in (None, "visit", "adverse_event", "screening", "participant"):
+        owner = getattr(record, relation, None) if relation else record
+        if owner is not None and hasattr(owner, "get_absolute_url"):
+            return owner.get_absolute_url(), str(owner)
+    return record.history_url(), str(record)
+
+
 def _fields(record) -> list:
     names = [
         f.name for f in record._meta.concrete_fields if f.name not in record.BOOKKEEPING_FIELDS
@@ -73,7 +87,8 @@ def record_monitor(request, label: str, pk: int):
     field_names = _fields(record)
     raise_form = RaiseQueryForm(request.POST or None)
     raise_form.fields["field_name"].choices = [
-        (n, record._meta.get_field(n).verbose_name) for n in field_names
+        *BLANK_CHOICE_DASH,
+        *((n, record._meta.get_field(n).verbose_name) for n in field_names),
     ]
     if request.method == "POST":
         require(request, Perm.MANAGE_QUERIES)
@@ -96,12 +111,15 @@ def record_monitor(request, label: str, pk: int):
         )
         for n in field_names
     ]
+    page_url, page_label = _record_page(record)
     return render(
         request,
         "crf/monitor.html",
         {
             "record": record,
             "label": label,
+            "page_url": page_url,
+            "page_label": page_label,
             "rows": rows,
             "queries": queries,
             "verification": verification,
@@ -118,6 +136,7 @@ def record_monitor(request, label: str, pk: int):
 def record_verify(request, label: str, pk: int):
     require(request, Perm.MANAGE_QUERIES)
     record = _record(label, pk)
+    require(request, record.view_perm)
     if request.method == "POST":
         monitoring.record_verify(record=record, actor=request.user)
         messages.success(request, _("Marked as verified against the source."))
@@ -219,10 +238,12 @@ def unlock(request, label: str, pk: int, scope: str):
 
 def query_list(request):
     require(request, Perm.VIEW_DATA)
-    state = request.GET.get("state", "open")
+    state = request.GET.get("state", NOT_CLOSED)
     queries = DataQuery.objects.select_related("content_type", "opened_by").order_by("opened_at")
     if state in QueryState.values:
         queries = queries.filter(state=state)
+    elif state == NOT_CLOSED:
+        queries = queries.exclude(state=QueryState.CLOSED)
     subject = request.GET.get("participant", "")
     if subject:
         queries = queries.filter(subject=subject)
@@ -231,7 +252,12 @@ def query_list(request):
     return render(
         request,
         "crf/queries.html",
-        {"rows": rows, "state": state, "subject": subject, "states": QueryState.choices},
+        {
+            "rows": rows,
+            "state": state,
+            "subject": subject,
+            "states": [(NOT_CLOSED, _("not closed")), *QueryState.choices],
+        },
     )
 
 
@@ -260,6 +286,7 @@ def query_detail(request, pk: int):
         else:
             return redirect("crf:query", pk=pk)
     record = query.record
+    page_url, page_label = _record_page(record)
     return render(
         request,
         "crf/query.html",
@@ -267,6 +294,8 @@ def query_detail(request, pk: int):
             "query": query,
             "record": record,
             "label": record._meta.label_lower,
+            "page_url": page_url,
+            "page_label": page_label,
             "field_label": record._meta.get_field(query.field_name).verbose_name,
             "value": getattr(record, query.field_name),
             "steps": list(query.steps.select_related("by")),
@@ -277,31 +306,36 @@ def query_detail(request, pk: int):
     )
 
 
-def sdv_progress(request):
-    """Source data verification per participant and study-wide."""
-    require(request, Perm.VIEW_DATA)
+def _sdv_records():
+    """(record, participant ID, verification or None) of every current record of a participant
+    that a monitor can see; identifying details, for site staff only, are left out."""
     from django.apps import apps
 
     from crf.models import ClinicalRecord
 
-    totals: Counter[str] = Counter()
-    models = [m for m in apps.get_models() if issubclass(m, ClinicalRecord)]
-    versions: dict[tuple[int, int], int] = {}
-    subjects: dict[tuple[int, int], str] = {}
-    for model in models:
+    verifications = {
+        (v.content_type_id, v.object_id): v
+        for v in Verification.objects.select_related("verified_by")
+    }
+    for model in apps.get_models():
+        if not issubclass(model, ClinicalRecord) or model.view_perm != Perm.VIEW_DATA:
+            continue
         content_type = ContentType.objects.get_for_model(model)
         for record in model.objects.filter(retired_at__isnull=True):
             subject = record.audit_subject
             if not subject or subject.startswith("SCR-"):
                 continue
-            totals[subject] += 1
-            versions[(content_type.pk, record.pk)] = record.version
-            subjects[(content_type.pk, record.pk)] = subject
+            yield record, subject, verifications.get((content_type.pk, record.pk))
+
+
+def sdv_progress(request):
+    """Source data verification per participant and study-wide."""
+    require(request, Perm.VIEW_DATA)
+    totals: Counter[str] = Counter()
     verified: Counter[str] = Counter()
-    for v in Verification.objects.all():
-        key = (v.content_type_id, v.object_id)
-        if versions.get(key) == v.record_version:
-            verified[subjects[key]] += 1
+    for record, subject, verification in _sdv_records():
+        totals[subject] += 1
+        verified[subject] += monitoring.is_verified(record, verification)
     open_queries = Counter(
         DataQuery.objects.exclude(state=QueryState.CLOSED).values_list("subject", flat=True)
     )
@@ -314,6 +348,47 @@ def sdv_progress(request):
             "verified": sum(verified.values()),
             "total": sum(totals.values()),
             "open_queries": sum(open_queries.values()),
+        },
+    )
+
+
+def sdv_participant(request, subject: str):
+    """Every record of one participant with its verification, open queries and monitoring page."""
+    require(request, Perm.VIEW_DATA)
+    open_queries = Counter(
+        DataQuery.objects.filter(subject=subject)
+        .exclude(state=QueryState.CLOSED)
+        .values_list("content_type", "object_id")
+    )
+    rows = []
+    for record, record_subject, verification in _sdv_records():
+        if record_subject != subject:
+            continue
+        if monitoring.is_verified(record, verification):
+            state = "verified"
+        else:
+            state = "cleared" if verification else "none"
+        content_type = ContentType.objects.get_for_model(record)
+        rows.append(
+            {
+                "record": record,
+                "form": record._meta.verbose_name,
+                "label": record._meta.label_lower,
+                "state": state,
+                "verification": verification,
+                "open_queries": open_queries[(content_type.pk, record.pk)],
+            }
+        )
+    if not rows:
+        raise Http404
+    rows.sort(key=lambda row: (str(row["form"]).casefold(), row["record"].pk))
+    return render(
+        request,
+        "crf/sdv_participant.html",
+        {
+            "subject": subject,
+            "rows": rows,
+            "verified": sum(row["state"] == "verified" for row in rows),
         },
     )
 

@@ -18,5 +18,6 @@ urlpatterns = [
     path("queries/", monitoring_views.query_list, name="queries"),
     path("queries/<int:pk>/", monitoring_views.query_detail, name="query"),
     path("monitoring/sdv/", monitoring_views.sdv_progress, name="sdv"),
+    path("monitoring/sdv/<str:subject>/", monitoring_views.sdv_participant, name="sdv_participant"),
     path("audit/", monitoring_views.audit_review, name="audit"),
 ]

@@ -87,7 +87,27 @@ def test_the_query_lifecycle_with_a_reopen(client_for, monitor, coordinator, oxy
         ("reopen", monitor.username, False),
     ]
     page = client.get("/queries/?state=open").content.decode()
-    assert "pao2" in page
+    assert f'<a href="/queries/{query.pk}/">PaO2</a>' in page
+
+
+def test_the_query_list_shows_what_is_not_closed_unless_asked(client_for, monitor, oxygenation):
+    answered = monitoring.query_open(
+        record=oxygenation, field_name="pao2", text="check", actor=monitor
+    )
+    monitoring.query_answer(query=answered, actor=monitor, text="fine")
+    closed = monitoring.query_open(
+        record=oxygenation, field_name="spo2", text="check", actor=monitor
+    )
+    monitoring.query_close(query=closed, actor=monitor, text="fine")
+    client = client_for(monitor)
+
+    def listed(url):
+        return [q.pk for q, _age in client.get(url).context["rows"]]
+
+    assert listed("/queries/") == [answered.pk]
+    assert listed("/queries/?state=open") == []
+    assert listed("/queries/?state=closed") == [closed.pk]
+    assert listed("/queries/?state=all") == [answered.pk, closed.pk]
 
 
 def test_a_closed_query_cannot_be_answered_and_a_message_is_required(
@@ -191,6 +211,27 @@ def test_sdv_progress_per_participant(client_for, monitor, oxygenation, visit):
     client_for(monitor).post(f"/records/outcomes.oxygenation/{oxygenation.pk}/verify/")
     html = client_for(monitor).get("/monitoring/sdv/").content.decode()
     assert "MDA5-001" in html and 'max="' in html
+
+
+def test_sdv_counts_only_records_a_monitor_can_see_and_verify(
+    client_for, monitor, coordinator, oxygenation
+):
+    from crf.services import record_create
+    from enrollment.models import Identity
+
+    participant = oxygenation.visit.participant
+    identity = record_create(
+        record=Identity(screening=participant.screening, full_name="Wang Fang"), actor=coordinator
+    )
+    client = client_for(monitor)
+    assert client.post(f"/records/enrollment.identity/{identity.pk}/verify/").status_code == 403
+    client.post(f"/records/outcomes.oxygenation/{oxygenation.pk}/verify/")
+    ((subject, verified, total, _open),) = client.get("/monitoring/sdv/").context["rows"]
+    rows = client.get(f"/monitoring/sdv/{subject}/").context["rows"]
+    assert (subject, verified, total) == (participant.participant_id, 1, len(rows))
+    assert "enrollment.identity" not in {row["label"] for row in rows}
+    assert [row["record"] for row in rows if row["state"] == "verified"] == [oxygenation]
+    assert client.get("/monitoring/sdv/MDA5-999/").status_code == 404
 
 
 # --- Signatures and locking ------------------------------------------------------------------
