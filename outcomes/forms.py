@@ -151,6 +151,8 @@ class OxygenationForm(ClinicalRecordForm):
         model = Oxygenation
         fields = ["sampled_at", "o2_device", "o2_flow", "fio2", "pao2", "paco2", "ph", "spo2"]
         widgets = {"sampled_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        # Django capitalises a label's first letter; pH keeps its own case.
+        labels = {"ph": _("pH")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

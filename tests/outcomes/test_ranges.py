@@ -117,3 +117,9 @@ def test_laboratory_ranges_after_unit_conversion(analyte, unit, hard, soft):
     assert outcome(LabPanelForm({**base, field: hard}, existing={}))[field] == "Not possible"
     assert outcome(LabPanelForm({**base, field: soft}, existing={}))[field] == "Unusual value"
     assert outcome(LabPanelForm({**base, field: soft, "confirm_unusual": "on"}, existing={})) == {}
+
+
+def test_the_ph_label_keeps_its_case():
+    from outcomes.forms import OxygenationForm
+
+    assert str(OxygenationForm().fields["ph"].label) == "pH"
