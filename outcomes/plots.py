@@ -40,14 +40,19 @@ def series_drawing(
     unit: str,
     width: int = WIDTH,
     height: int = HEIGHT,
+    font: str = "Helvetica",
+    bold_font: str = "Helvetica-Bold",
 ) -> Drawing:
-    """One line per series (e.g. per participant) against study day, dosing days marked."""
+    """One line per series (e.g. per participant) against study day, dosing days marked.
+
+    `font` and `bold_font` name the fonts of every text: a PDF in Chinese passes a CJK font.
+    """
     series = [(label, sorted(points)) for label, points in series if points]
-    drawing = Drawing(width, height)
+    drawing = Drawing(width, height, initialFontName=font)
     heading = f"{title} ({unit})" if unit else title
-    drawing.add(String(8, height - 14, heading, fontName="Helvetica-Bold", fontSize=9))
+    drawing.add(String(8, height - 14, heading, fontName=bold_font, fontSize=9))
     if not series:
-        drawing.add(String(8, height / 2, "-", fontName="Helvetica", fontSize=9))
+        drawing.add(String(8, height / 2, "-", fontName=font, fontSize=9))
         return drawing
     # A legend names up to 10 lines (the trial's size); beyond that the lines speak for the group.
     legend = 70 if 1 < len(series) <= len(PALETTE) else 0
@@ -64,7 +69,7 @@ def series_drawing(
             y = height - 34 - 11 * index
             x = width - legend + 4
             drawing.add(Line(x, y + 3, x + 10, y + 3, strokeColor=color, strokeWidth=2))
-            drawing.add(String(x + 13, y, label, fontName="Helvetica", fontSize=7))
+            drawing.add(String(x + 13, y, label, fontName=font, fontSize=7))
     xs = [x for _label, points in series for x, _y in points]
     ys = [y for _label, points in series for _x, y in points]
     plot.xValueAxis.valueMin = min(min(xs), 1) - 2
@@ -74,7 +79,7 @@ def series_drawing(
     plot.yValueAxis.valueMin = max(0, low - pad)
     plot.yValueAxis.valueMax = high + pad
     for axis in (plot.xValueAxis, plot.yValueAxis):
-        axis.labels.fontName = "Helvetica"
+        axis.labels.fontName = font
         axis.labels.fontSize = 7
     drawing.add(plot)
     x_min, x_max = plot.xValueAxis.valueMin, plot.xValueAxis.valueMax
@@ -95,7 +100,7 @@ def series_drawing(
         )
     )
     drawing.add(
-        String(plot.x + plot.width - 30, 4, gettext("study day"), fontName="Helvetica", fontSize=7)
+        String(plot.x + plot.width - 30, 4, gettext("study day"), fontName=font, fontSize=7)
     )
     return drawing
 

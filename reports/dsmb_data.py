@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crf import monitoring
 from crf.models import DataQuery, QueryState, Signature
@@ -215,18 +216,27 @@ def _baseline_characteristics(participants, today, baseline_values) -> list[tupl
     women = sum(1 for p in participants if p.screening.sex == "F")
     n = len(participants) or 1
     return [
-        ("Participants", str(len(participants))),
-        ("Age, years: median (range)", median(ages)),
-        ("Women, n (%)", f"{women} ({round(100 * women / n)} %)"),
+        (_("Participants"), str(len(participants))),
+        (_("Age, years: median (range)"), median(ages)),
+        (_("Women, n (%)"), f"{women} ({round(100 * women / n)} %)"),
         (
-            "Clinically amyopathic DM, n",
+            _("Clinically amyopathic DM, n"),
             str(sum(1 for p in participants if p.screening.dm_classification == "cadm")),
         ),
         (
-            "P/F ratio at baseline: median (range)",
+            _("P/F ratio at baseline: median (range)"),
             median([v.get("pf_ratio") for v in baseline_values]),
         ),
-        ("Ferritin at baseline, ng/mL", median([v.get("ferritin") for v in baseline_values])),
-        ("KL-6 at baseline, U/mL", median([v.get("kl6") for v in baseline_values])),
-        ("HRCT total at baseline (0-75)", median([v.get("hrct_total") for v in baseline_values])),
+        (
+            _("Ferritin at baseline, ng/mL"),
+            median([v.get("ferritin") for v in baseline_values]),
+        ),
+        (
+            _("KL-6 at baseline, U/mL"),
+            median([v.get("kl6") for v in baseline_values]),
+        ),
+        (
+            _("HRCT total at baseline (0-75)"),
+            median([v.get("hrct_total") for v in baseline_values]),
+        ),
     ]

@@ -17,6 +17,11 @@ class ReportState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class ReportLanguage(models.TextChoices):
+    EN = "en", _("English")
+    ZH_HANS = "zh-hans", _("Simplified Chinese")
+
+
 class Report(models.Model):
     """One DSMB safety report at a data cut-off; the row is the outbox of its build task."""
 
@@ -28,6 +33,9 @@ class Report(models.Model):
         verbose_name=_("requested by"),
     )
     requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    language = models.CharField(
+        _("language"), max_length=10, choices=ReportLanguage.choices, default=ReportLanguage.EN
+    )
     state = models.CharField(
         _("state"), max_length=10, choices=ReportState.choices, default=ReportState.REQUESTED
     )

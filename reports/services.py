@@ -12,18 +12,18 @@ from django.utils import timezone, translation
 
 from reports.dsmb_data import dsmb_data
 from reports.dsmb_pdf import DsmbReport
-from reports.models import Report, ReportDownload, ReportState
+from reports.models import Report, ReportDownload, ReportLanguage, ReportState
 
 LEASE = dt.timedelta(minutes=10)  # longer than any build; a crashed build is retried after it
 STALE_REQUEST = dt.timedelta(minutes=2)  # a request whose task was lost is re-queued after it
 
 
 @transaction.atomic
-def report_request(*, cutoff: dt.datetime, actor) -> Report:
+def report_request(*, cutoff: dt.datetime, actor, language: str = ReportLanguage.EN) -> Report:
     """Create the report row (the outbox) and queue its build once the row is committed."""
     from reports.tasks import build_report
 
-    report = Report.objects.create(cutoff=cutoff, requested_by=actor)
+    report = Report.objects.create(cutoff=cutoff, requested_by=actor, language=language)
     transaction.on_commit(lambda: build_report.delay(report.pk))
     return report
 
@@ -46,12 +46,13 @@ def report_claim(report_id: int, *, now: dt.datetime | None = None) -> bool:
 
 
 def report_render(report: Report) -> tuple[bytes, int]:
-    """The PDF of a report (in English: the DSMB's working language)."""
-    with translation.override("en"):
+    """The PDF of a report in the language it was requested in."""
+    with translation.override(report.language):
         return DsmbReport(
             dsmb_data(report.cutoff),
             version=report.pk,
             requested_by=report.requested_by.printed_name,
+            language=report.language,
         ).build()
 
 

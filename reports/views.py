@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -14,7 +14,7 @@ from crf.forms import DateTimeInput
 from crf.views import csv_lines
 from reports import exports as exporting
 from reports import services
-from reports.models import ExportLog, Report, ReportState
+from reports.models import ExportLog, Report, ReportLanguage, ReportState
 from reports.odm import odm_stream
 
 
@@ -24,12 +24,27 @@ class ReportRequestForm(forms.Form):
         widget=DateTimeInput(),
         help_text=gettext_lazy("The report counts the data entered up to this moment."),
     )
+    language = forms.ChoiceField(
+        label=gettext_lazy("Report language"),
+        choices=ReportLanguage.choices,
+        required=False,
+        help_text=gettext_lazy("Text typed into the forms stays as it was entered."),
+    )
 
     def clean_cutoff(self):
         cutoff = self.cleaned_data["cutoff"]
         if cutoff > timezone.now():
             raise forms.ValidationError(_("The cut-off cannot be in the future."), code="future")
         return cutoff
+
+    def clean_language(self):
+        return self.cleaned_data["language"] or current_report_language()
+
+
+def current_report_language() -> str:
+    """The report language matching the page's language (English for any other)."""
+    language = translation.get_language() or ""
+    return ReportLanguage.ZH_HANS if language.lower().startswith("zh") else ReportLanguage.EN
 
 
 def report_list(request):
@@ -38,12 +53,19 @@ def report_list(request):
     can_request = can(request.user, Perm.REQUEST_REPORTS)
     form = ReportRequestForm(
         request.POST or None,
-        initial={"cutoff": timezone.localtime().replace(second=0, microsecond=0)},
+        initial={
+            "cutoff": timezone.localtime().replace(second=0, microsecond=0),
+            "language": current_report_language(),
+        },
     )
     if request.method == "POST":
         require(request, Perm.REQUEST_REPORTS)
         if form.is_valid():
-            services.report_request(cutoff=form.cleaned_data["cutoff"], actor=request.user)
+            services.report_request(
+                cutoff=form.cleaned_data["cutoff"],
+                actor=request.user,
+                language=form.cleaned_data["language"],
+            )
             messages.success(request, _("Report requested; it is being built."))
             return redirect("reports:list")
     reports = Report.objects.select_related("requested_by").prefetch_related("downloads")[:100]

@@ -1,5 +1,7 @@
 """The DSMB safety report: contents checked against the database, and a build that happens once."""
 
+# ruff: noqa: RUF001 (the Chinese report's full-width punctuation)
+
 from __future__ import annotations
 
 import datetime as dt
@@ -232,3 +234,151 @@ def test_the_report_counts_only_what_was_entered_by_the_cut_off(coordinator):
         2,
         2,
     )
+
+
+def squash(text: str) -> str:
+    """Text without whitespace: the extraction spaces CJK text unevenly."""
+    return re.sub(r"\s+", "", text)
+
+
+def pdf_fonts(pdf: bytes) -> set[str]:
+    fonts = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        resources = page["/Resources"]
+        for font in resources.get("/Font", {}).values():
+            fonts.add(str(font.get_object()["/BaseFont"]))
+        for xobject in resources.get("/XObject", {}).values():
+            for font in xobject.get_object().get("/Resources", {}).get("/Font", {}).values():
+                fonts.add(str(font.get_object()["/BaseFont"]))
+    return fonts
+
+
+def test_a_chinese_report_is_set_in_a_cjk_font_throughout(trial, monitor):
+    report = services.report_request(cutoff=timezone.now(), actor=monitor, language="zh-hans")
+    assert services.report_build(report.pk)
+    report.refresh_from_db()
+    assert report.language == "zh-hans"
+    assert pdf_fonts(report.file.read()) == {"/STSong-Light"}
+    english = services.report_request(cutoff=timezone.now(), actor=monitor)
+    assert services.report_build(english.pk)
+    english.refresh_from_db()
+    assert "/STSong-Light" not in pdf_fonts(english.file.read())
+
+
+def test_the_plots_of_a_chinese_report_use_the_cjk_font_and_the_pages_keep_helvetica():
+    from reportlab.graphics.renderSVG import drawToString
+    from reportlab.graphics.shapes import String
+
+    from outcomes.plots import series_drawing
+    from reports.dsmb_pdf import CJK_FONT, report_fonts
+
+    font, bold = report_fonts("zh-hans")
+    assert (font, bold) == (CJK_FONT, CJK_FONT)
+    drawing = series_drawing(
+        [("MDA5-001", [(1, 200.0), (14, 260.0)]), ("MDA5-002", [(1, 180.0)])],
+        title="氧合", unit="mmHg", font=font, bold_font=bold,
+    )  # fmt: skip
+    strings = [s for s in drawing.getContents() if isinstance(s, String)]
+    assert strings and all(s.fontName == CJK_FONT for s in strings)
+    plot = next(s for s in drawing.getContents() if hasattr(s, "xValueAxis"))
+    assert plot.xValueAxis.labels.fontName == CJK_FONT
+    web = series_drawing([("", [(1, 200.0), (14, 260.0)])], title="P/F", unit="mmHg")
+    assert {s.fontName for s in web.getContents() if isinstance(s, String)} <= {
+        "Helvetica",
+        "Helvetica-Bold",
+    }
+    assert "<svg" in drawToString(web)
+
+
+def test_chinese_typed_into_a_form_is_set_in_the_cjk_font_in_an_english_report():
+    from reports.dsmb_pdf import CJK_FONT, DsmbReport
+
+    report = DsmbReport(None, version=1, requested_by="m", language="en")
+    assert report.cell("Visit one day late.").style.fontName == "Helvetica"
+    assert report.cell("访视延迟一天。").style.fontName == CJK_FONT
+    assert report.cell(3).style.fontName == "Helvetica"
+
+
+def test_a_chinese_report_has_chinese_titles_header_footer_and_the_same_counts(trial, monitor):
+    """Needs the Chinese catalogue with the report's messages (see the DSMB report's msgids)."""
+    from dosing.selectors import study_compliance
+    from safety.models import AdverseEvent
+
+    built = {}
+    for language in ("en", "zh-hans"):
+        report = services.report_request(cutoff=timezone.now(), actor=monitor, language=language)
+        assert services.report_build(report.pk)
+        report.refresh_from_db()
+        built[language] = (report, *pdf_text(report.file.read()))
+    report, text, pages = built["zh-hans"]
+    flat = squash(text)
+    for title in (
+        "DSMB安全性报告", "1.入组情况", "2.受试者流程（CONSORT）", "3.方案偏离", "4.基线特征",
+        "5.暴露量与依从性", "6.按系统器官分类和术语汇总的不良事件", "7.1严重不良事件（SAE）",
+        "7.2可疑且非预期严重不良反应（SUSAR）", "7.3死亡", "8.导致研究药物暂停或永久停用的不良事件",
+        "9.吸入相关事件", "10.实验室检查变化表", "11.氧合、铁蛋白、KL-6及HRCT随时间变化",
+        "12.停止规则（含个体停药规则）", "13.数据质量", "14.研究者签名", "数据截止时间",
+    ):  # fmt: skip
+        assert title in flat, title
+    for english in ("1. Enrollment", "Exposure and compliance", "Investigator signatures"):
+        assert english not in text
+    events = AdverseEvent.objects.count()
+    with_ae = AdverseEvent.objects.values("participant").distinct().count()
+    study = study_compliance(timezone.localdate())
+    assert "计划入组10例受试者，已入组2例。" in flat
+    assert f"合计：{with_ae}例受试者发生{events}起不良事件。" in flat
+    assert f"全研究：应给药{study.due}次，已给药{study.given}次" in flat
+    assert all("机密" in page and "CONFIDENTIAL" not in page for page in pages)
+    assert all(
+        f"第{n}页，共{len(pages)}页" in squash(page) for n, page in enumerate(pages, start=1)
+    )
+    assert report.pages == len(pages)
+    english_text = built["en"][1]
+    assert "Enrolled 2 of 10 planned participants." in english_text
+    assert f"Total: {events} adverse events in {with_ae} participants." in english_text
+    # Every participant is listed as often in both languages.
+    for pid in (p.participant_id for p in trial):
+        assert text.count(pid) == english_text.count(pid), pid
+
+
+def test_the_request_form_stores_the_language_and_defaults_to_the_page_language(
+    monitor, client_for
+):
+    client = client_for(monitor)
+    cutoff = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    page = client.get("/reports/", HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
+    assert re.search(r'<option value="zh-hans"[^>]*selected', page)
+    page = client.get("/reports/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r'<option value="en"[^>]*selected', page)
+    assert client.post("/reports/", {"cutoff": cutoff, "language": "zh-hans"}).status_code == 302
+    assert Report.objects.get().language == "zh-hans"
+    assert client.post("/reports/", {"cutoff": cutoff, "language": "fr"}).status_code == 200
+    assert Report.objects.count() == 1
+    client.post("/reports/", {"cutoff": cutoff}, HTTP_ACCEPT_LANGUAGE="en")
+    assert sorted(Report.objects.values_list("language", flat=True)) == ["en", "zh-hans"]
+    table = client.get("/reports/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-language="zh-hans">Simplified Chinese<' in table
+    assert 'data-language="en">English<' in table
+
+
+def test_the_command_builds_the_report_in_the_language_asked(trial, tmp_path):
+    from django.core.management.base import CommandError
+
+    output = tmp_path / "dsmb-zh.pdf"
+    call_command(
+        "build_dsmb_report",
+        cutoff=timezone.localtime().isoformat(),
+        output=str(output),
+        language="zh-hans",
+        stdout=io.StringIO(),
+    )
+    pdf = output.read_bytes()
+    assert pdf_fonts(pdf) == {"/STSong-Light"}
+    with pytest.raises(CommandError):
+        call_command(
+            "build_dsmb_report", "--language", "fr", "--cutoff", "2026-01-01T00:00",
+            "--output", str(tmp_path / "x.pdf"),
+        )  # fmt: skip
+    text, _pages = pdf_text(pdf)
+    assert "Enrolled 2 of 10 planned participants." not in text
+    assert "计划入组10例受试者，已入组2例。" in squash(text)  # with the Chinese catalogue

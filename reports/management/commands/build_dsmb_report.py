@@ -2,10 +2,11 @@ import datetime as dt
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from reports.dsmb_data import dsmb_data
 from reports.dsmb_pdf import DsmbReport
+from reports.models import ReportLanguage
 
 
 class Command(BaseCommand):
@@ -22,16 +23,26 @@ class Command(BaseCommand):
             default="scheduled",
             help="Version shown on the title page",
         )
+        parser.add_argument(
+            "--language",
+            choices=ReportLanguage.values,
+            default=ReportLanguage.EN,
+            help="Language of the report (default: en)",
+        )
 
-    def handle(self, *args, cutoff, output, report_version, **options):
+    def handle(self, *args, cutoff, output, report_version, language, **options):
         try:
             moment = dt.datetime.fromisoformat(cutoff)
         except ValueError:
             raise CommandError(f"--cutoff {cutoff!r} is not an ISO date and time.") from None
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
-        pdf, pages = DsmbReport(
-            dsmb_data(moment), version=report_version, requested_by="build_dsmb_report"
-        ).build()
+        with translation.override(language):
+            pdf, pages = DsmbReport(
+                dsmb_data(moment),
+                version=report_version,
+                requested_by="build_dsmb_report",
+                language=language,
+            ).build()
         Path(output).write_bytes(pdf)
         self.stdout.write(self.style.SUCCESS(f"Wrote {output}: {pages} pages, {len(pdf)} bytes."))
