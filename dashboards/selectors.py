@@ -113,13 +113,13 @@ def consort(today: dt.date, cutoff: dt.datetime | None = None) -> Consort:
     result.completed = statuses[StudyStatus.COMPLETED]
     result.on_study = statuses[StudyStatus.ON_STUDY]
     schedules = {p.pk: {item.code: item for item in p.schedule()} for p in participants}
+    labels = {visit.code: visit.label for visit in protocol.VISITS}
     for code in REACHED_VISITS:
-        count, label = 0, code
+        count, label = 0, labels[code]
         for p in participants:
             if not p.first_dose_date:
                 continue
             item = schedules[p.pk][code]
-            label = item.label
             exit_record = getattr(p, "exit", None)
             left = exit_record.exit_date if exit_record and not exit_record.is_retired else None
             if item.target <= today and (left is None or left >= item.target):

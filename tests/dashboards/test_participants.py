@@ -191,3 +191,9 @@ def test_after_a_death_later_visits_are_not_expected(client_for, coordinator):
     assert participant.expected_until == participant.anchor + dt.timedelta(days=20)
     html = client_for(coordinator).get(participant.get_absolute_url()).content.decode()
     assert html.count("not expected") >= 5  # day 28 onwards
+
+
+def test_the_consort_flow_names_the_visits_before_anyone_is_dosed(coordinator):
+    make_participant(coordinator)  # awaiting first dose
+    reached = dict(consort(timezone.localdate()).reached)
+    assert reached["Day 28"] == 0 and "day28" not in reached
