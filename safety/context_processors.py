@@ -1,3 +1,5 @@
+from accounts.access import can
+from accounts.roles import Perm
 from safety.services import open_alerts
 
 
@@ -6,4 +8,8 @@ def stopping_alerts(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"stopping_alerts": list(open_alerts()[:5])}
+    return {
+        "stopping_alerts": list(open_alerts()[:5]),
+        # The link to the safety dashboard, for those who may open it.
+        "can_review_stopping_alerts": can(user, Perm.VIEW_DATA),
+    }

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.roles import Role
+from accounts.access import can
+from accounts.roles import Perm, Role
 from crf.notifications import active_users, notify
 from crf.services import record_create, record_save, record_update
 from dosing.selectors import doses_by_participant
@@ -223,14 +225,21 @@ def stopping_rules_check() -> list[StoppingRuleAlert]:
             if hit.study_wide
             else active_users(pi=True) | active_users(role=Role.INVESTIGATOR)
         )
-        notify(
-            key=f"stopping:{alert.key}",
-            kind="stopping_rule",
-            subject=_("Stopping rule met") if hit.study_wide else _("Individual stopping rule met"),
-            body=hit.message,
-            url="/safety/",
-            recipients=recipients.distinct(),
-        )
+        # The link leads to the safety dashboard; the DSMB, who may not open it, reads the inbox.
+        subject = _("Stopping rule met") if hit.study_wide else _("Individual stopping rule met")
+        recipients = list(recipients.distinct())
+        for url, users in (
+            (reverse("safety:dashboard"), [u for u in recipients if can(u, Perm.VIEW_DATA)]),
+            ("", [u for u in recipients if not can(u, Perm.VIEW_DATA)]),
+        ):
+            notify(
+                key=f"stopping:{alert.key}",
+                kind="stopping_rule",
+                subject=subject,
+                body=hit.message,
+                url=url,
+                recipients=users,
+            )
     return new_alerts
 
 

@@ -53,7 +53,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(django_db_setup):
     executable = chromium_path()
     if executable is None:
         message = (
@@ -63,10 +63,21 @@ def browser():
         if os.environ.get("E2E_REQUIRED"):
             pytest.fail(message.replace("skipped", "required"))
         pytest.skip(message)
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    # While Playwright's event loop runs in this thread, Django's (thread-critical) connections
+    # are context-local: the journeys get new connection objects, which need the database
+    # contents serialized at setup for serialized_rollback to restore them.
+    serialized = {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
     # Playwright gives every launch a fresh, temporary profile.
     with sync_playwright() as playwright:
+        for alias, contents in serialized.items():
+            connections[alias]._test_serialized_contents = contents
         browser = playwright.chromium.launch(
             executable_path=executable, headless=True, args=CHROMIUM_ARGS
         )

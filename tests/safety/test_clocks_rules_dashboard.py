@@ -247,6 +247,15 @@ def test_a_stopping_rule_alerts_and_shows_a_banner_until_acknowledged(
         ).values_list("recipient__username", flat=True)
     )
     assert {pi.username, monitor.username, dsmb_member.username} <= notified
+    # The DSMB member, who may not open the safety dashboard, gets no link to it.
+    links = dict(
+        Notification.objects.filter(
+            kind="stopping_rule", key__startswith=f"stopping:{alert.key}"
+        ).values_list("recipient__username", "url")
+    )
+    assert (links[monitor.username], links[dsmb_member.username]) == ("/safety/", "")
+    dsmb_home = client_for(dsmb_member).get("/").content.decode()
+    assert 'data-testid="stopping-banner"' in dsmb_home and 'href="/safety/"' not in dsmb_home
     stopping_rules_check()  # a second evaluation adds nothing
     assert StoppingRuleAlert.objects.filter(rule="related_grade4").count() == 1
     for user in (coordinator, monitor):
