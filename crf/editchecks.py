@@ -21,7 +21,8 @@ class Range:
 
     def describe(self, bounds: tuple[float, float]) -> str:
         low, high = bounds
-        return f"{_fmt(low)} to {_fmt(high)}{(' ' + self.unit) if self.unit else ''}"
+        text = _("%(low)s to %(high)s") % {"low": _fmt(low), "high": _fmt(high)}
+        return f"{text} {self.unit}" if self.unit else text
 
 
 def _fmt(number: float) -> str:

@@ -279,12 +279,17 @@ def dictionary_rows() -> Iterator[list[str]]:
     for model in exportable_models():
         for item in form_items(model):
             field = item.field
+            limits = item_range(item)
             with translation.override("en"):
                 label_en, unit = str(field.verbose_name), str(field.help_text or "")
                 choices = "; ".join(f"{code}={label}" for code, label in field.flatchoices)
+                soft, hard = (
+                    (limits.describe(limits.soft), limits.describe(limits.hard))
+                    if limits
+                    else ("", "")
+                )
             with translation.override("zh-hans"):
                 label_zh = str(field.verbose_name)
-            limits = item_range(item)
             yield [
                 item.oid,
                 model._meta.label,
@@ -293,8 +298,8 @@ def dictionary_rows() -> Iterator[list[str]]:
                 label_zh,
                 data_type(field),
                 limits.unit if limits else unit if len(unit) <= 12 else "",
-                limits.describe(limits.soft) if limits else "",
-                limits.describe(limits.hard) if limits else "",
+                soft,
+                hard,
                 choices,
                 item.cdisc,
             ]
