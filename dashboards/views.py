@@ -4,7 +4,7 @@ from django.utils import timezone
 from accounts.access import can, require
 from accounts.roles import Perm
 from crf import monitoring
-from crf.models import DataQuery
+from crf.models import DataQuery, QueryState
 from dashboards import selectors
 from dosing import selectors as dosing_selectors
 from enrollment import selectors as enrollment_selectors
@@ -21,6 +21,21 @@ def home(request):
     if can(user, Perm.VIEW_DATA):
         context["work"] = selectors.worklist(timezone.localdate(), timezone.now())
         context["can_enter"] = can(user, Perm.ENTER_DATA)
+    # Queries waiting for this user's role: an answer (site staff) or a review (monitors).
+    waiting = (
+        QueryState.OPEN
+        if can(user, Perm.ANSWER_QUERIES)
+        else QueryState.ANSWERED
+        if can(user, Perm.MANAGE_QUERIES)
+        else None
+    )
+    if waiting is not None:
+        queries = DataQuery.objects.filter(state=waiting).select_related("content_type")
+        context["queries"] = {
+            "state": waiting,
+            "count": queries.count(),
+            "oldest": list(queries.order_by("opened_at")[:5]),
+        }
     return render(request, "dashboards/home.html", context)
 
 

@@ -443,3 +443,26 @@ def test_dsmb_members_cannot_see_the_audit_trail_or_queries(client_for, dsmb_mem
 
 def test_visit_model_is_listed_in_the_casebook_records(visit):
     assert Visit.objects.filter(pk=visit.pk).exists()
+
+
+def test_the_home_page_lists_the_queries_waiting_for_each_role(
+    client_for, coordinator, monitor, dsmb_member, oxygenation
+):
+    waiting = monitoring.query_open(
+        record=oxygenation, field_name="pao2", text="check", actor=monitor
+    )
+    answered = monitoring.query_open(
+        record=oxygenation, field_name="spo2", text="check", actor=monitor
+    )
+    monitoring.query_answer(query=answered, actor=coordinator, text="fine")
+
+    coordinator_home = client_for(coordinator).get("/")
+    assert coordinator_home.context["queries"]["count"] == 1
+    assert coordinator_home.context["queries"]["oldest"] == [waiting]
+    assert f'href="/queries/{waiting.pk}/"' in coordinator_home.content.decode()
+    monitor_home = client_for(monitor).get("/")
+    assert monitor_home.context["queries"]["oldest"] == [answered]
+    assert f'href="/queries/{answered.pk}/"' in monitor_home.content.decode()
+    dsmb_home = client_for(dsmb_member).get("/")
+    assert "queries" not in dsmb_home.context
+    assert 'data-testid="queries-waiting"' not in dsmb_home.content.decode()
