@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import time
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -12,6 +13,18 @@ from django.contrib.auth.models import Group
 from accounts.roles import Role
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def wait_for(condition, timeout: float = 30.0) -> bool:
+    """Poll `condition` until it holds (True) or the timeout passes (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 _counter = itertools.count()
 
 

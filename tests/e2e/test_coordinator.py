@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +25,7 @@ from dosing.models import DoseRecord, Given, NotGivenReason
 from enrollment.models import Consent, Identity, Participant, Screening
 from outcomes.models import HrctScore, LabResult, Oxygenation, PulmonaryFunction, Visit, VitalSigns
 from safety.models import AdverseEvent, CtcaeTerm
+from tests.conftest import wait_for
 from tests.e2e.i18n import english_words, untranslated
 from tests.factories import screening_answers
 
@@ -52,15 +52,6 @@ TYPED = {
         "reader": "林医生",
     },
 }
-
-
-def wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @dataclass

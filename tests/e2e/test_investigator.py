@@ -4,7 +4,6 @@ electronic signature of a visit."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from django.urls import reverse
 from django.utils import timezone
@@ -12,17 +11,8 @@ from django.utils import timezone
 from crf.models import Notification, Signature
 from outcomes.models import Visit
 from safety.models import AdverseEvent, Relatedness
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, wait_for
 from tests.factories import make_ae, make_participant, make_visit
-
-
-def wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_the_investigator_opens_the_sae_alert_assesses_the_event_and_signs_a_visit(

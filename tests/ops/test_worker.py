@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.test import Client
 
 from crf import selectors
 from ops.models import Heartbeat
 from ops.tasks import heartbeat
+from tests.conftest import wait_for
 from trialportal.celery import app
 
 # serialized_rollback brings back the role groups of the data migration after each flush.
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.worker]
-
-
-def wait_for(condition, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_the_heartbeat_task_runs_on_the_worker_and_health_turns_green(celery_worker):

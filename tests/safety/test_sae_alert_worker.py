@@ -11,19 +11,11 @@ from django.utils import timezone
 
 from crf.models import Notification
 from safety.tasks import sae_alert
+from tests.conftest import wait_for
 from tests.factories import make_ae, make_participant
 from trialportal import protocol
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.worker]
-
-
-def wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_saving_a_serious_event_alerts_investigators_and_safety_contacts_once(
