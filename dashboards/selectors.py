@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crf.schedule import ScheduleItem, next_due
 from dosing import selectors as dosing_selectors
@@ -113,7 +114,7 @@ def consort(today: dt.date, cutoff: dt.datetime | None = None) -> Consort:
     result.completed = statuses[StudyStatus.COMPLETED]
     result.on_study = statuses[StudyStatus.ON_STUDY]
     schedules = {p.pk: {item.code: item for item in p.schedule()} for p in participants}
-    labels = {visit.code: visit.label for visit in protocol.VISITS}
+    labels = {visit.code: gettext_lazy(visit.label) for visit in protocol.VISITS}
     for code in REACHED_VISITS:
         count, label = 0, labels[code]
         for p in participants:

@@ -195,5 +195,10 @@ def test_after_a_death_later_visits_are_not_expected(client_for, coordinator):
 
 def test_the_consort_flow_names_the_visits_before_anyone_is_dosed(coordinator):
     make_participant(coordinator)  # awaiting first dose
+    from django.utils import translation
+
     reached = dict(consort(timezone.localdate()).reached)
     assert reached["Day 28"] == 0 and "day28" not in reached
+    # The labels read in the language of the page or report that shows them.
+    with translation.override("zh-hans"):
+        assert [str(label) for label in reached][:2] == ["第 28 天", "第 3 个月"]
