@@ -78,30 +78,29 @@ def test_the_main_pages_on_the_demo_trial(open_session, demo_trial, shot, tmp_pa
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    report = report_request(
-        cutoff=timezone.now(), actor=get_user_model().objects.get(username="monitor")
-    )
-    assert report_build(report.pk)
-    report.refresh_from_db()
-    assert report.state == ReportState.READY and Report.objects.count() == 1
+    requester = get_user_model().objects.get(username="monitor")
+    reports = {}
+    for language in ("en", "zh-hans"):
+        report = report_request(cutoff=timezone.now(), actor=requester, language=language)
+        assert report_build(report.pk)
+        report.refresh_from_db()
+        assert report.state == ReportState.READY
+        reports[language] = report
+    assert Report.objects.count() == 2
     visit(monitor, "/reports/")
     shot(monitor, "dsmb-reports")
     if SCREENSHOTS is not None and shutil.which("pdftoppm"):
-        subprocess.run(
-            [
-                "pdftoppm",
-                "-png",
-                "-r",
-                "60",
-                "-f",
-                "1",
-                "-l",
-                "3",
-                report.file.path,
-                str(SCREENSHOTS / "dsmb-report-page"),
-            ],
-            check=True,
-        )
+        for language, first, last, name in (
+            ("en", 1, 3, "dsmb-report-page"),
+            ("zh-hans", 2, 2, "dsmb-report-zh-page"),
+        ):
+            subprocess.run(
+                [
+                    *("pdftoppm", "-png", "-r", "60", "-f", str(first), "-l", str(last)),
+                    *(reports[language].file.path, str(SCREENSHOTS / name)),
+                ],
+                check=True,
+            )
 
     chinese = demo_session(open_session, demo_trial, "coordinator", language="zh-CN")
     visit(chinese, f"/participants/{pid}/")
