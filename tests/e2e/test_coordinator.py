@@ -562,6 +562,8 @@ def home_worklist(journey: Journey, ae: AdverseEvent) -> None:
     journey.click(page.locator("nav a.nav-link[href='/']"), "home-end")
     worklist = page.get_by_test_id("worklist")
     expect(worklist.locator("[data-count]")).to_have_text(["1", "1", "0"])
+    # The automatic query on the confirmed unusual heart rate waits for an answer.
+    expect(page.locator("[data-count=queries]")).to_have_text("1")
     overdue, today = worklist.locator("ul").nth(0), worklist.locator("ul").nth(1)
     expect(overdue.locator("li .badge")).to_have_text(journey.t("visit"))
     expect(overdue.locator("li a")).to_have_attribute(
@@ -594,7 +596,8 @@ def test_the_coordinator_screens_enrolls_doses_reports_an_sae_and_enters_day_14(
         page, language, shot, allowed=reference_text() if language != "en" else frozenset()
     )
     journey.arrived("home")
-    expect(page.locator("[data-count]")).to_have_text(["0", "0", "0"])
+    expect(page.get_by_test_id("worklist").locator("[data-count]")).to_have_text(["0", "0", "0"])
+    expect(page.locator("[data-count=queries]")).to_have_text("0")
 
     screening = screen(journey, today)
     consent_and_identity(journey, screening, coordinator)
