@@ -296,7 +296,7 @@ def query_detail(request, pk: int):
             "label": record._meta.label_lower,
             "page_url": page_url,
             "page_label": page_label,
-            "field_label": record._meta.get_field(query.field_name).verbose_name,
+            "field_label": query.field_label,
             "value": getattr(record, query.field_name),
             "steps": list(query.steps.select_related("by")),
             "form": form,

@@ -227,11 +227,10 @@ def stopping_rules_check() -> list[StoppingRuleAlert]:
         )
         # The link leads to the safety dashboard; the DSMB, who may not open it, reads the inbox.
         subject = _("Stopping rule met") if hit.study_wide else _("Individual stopping rule met")
-        recipients = list(recipients.distinct())
-        for url, users in (
-            (reverse("safety:dashboard"), [u for u in recipients if can(u, Perm.VIEW_DATA)]),
-            ("", [u for u in recipients if not can(u, Perm.VIEW_DATA)]),
-        ):
+        readers, others = [], []
+        for user in recipients.distinct():
+            (readers if can(user, Perm.VIEW_DATA) else others).append(user)
+        for url, users in ((reverse("safety:dashboard"), readers), ("", others)):
             notify(
                 key=f"stopping:{alert.key}",
                 kind="stopping_rule",
