@@ -30,11 +30,6 @@ from reports.dsmb_data import KEY_LABS, DsmbData
 from trialportal import protocol
 
 CONFIDENTIAL = gettext_lazy("CONFIDENTIAL - for the Data and Safety Monitoring Board only")
-SITE_NAMES = {
-    "First Affiliated Hospital of Guangzhou Medical University": gettext_lazy(
-        "First Affiliated Hospital of Guangzhou Medical University"
-    )
-}
 CJK_FONT = "STSong-Light"  # a CID font of reportlab: no font file to ship
 CJK_TEXT = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -295,7 +290,7 @@ class DsmbReport:
                 _("%(study)s: nebulized MSC-exos-P1 in anti-MDA5 DM with RP-ILD")
                 % {"study": protocol.STUDY_ID},
             ],
-            [_("Site"), SITE_NAMES.get(protocol.SITE_NAME, protocol.SITE_NAME)],
+            [_("Site"), _(protocol.SITE_NAME)],
             [_("Report version"), str(self.version)],
             [_("Data cut-off"), cutoff],
             [_("Requested by"), self.requested_by],

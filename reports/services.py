@@ -45,15 +45,24 @@ def report_claim(report_id: int, *, now: dt.datetime | None = None) -> bool:
     return bool(claimed)
 
 
+def render_pdf(
+    cutoff: dt.datetime, *, version: int | str, requested_by: str, language: str
+) -> tuple[bytes, int]:
+    """The PDF of a DSMB report at this cut-off, in this language, and its page count."""
+    with translation.override(language):
+        return DsmbReport(
+            dsmb_data(cutoff), version=version, requested_by=requested_by, language=language
+        ).build()
+
+
 def report_render(report: Report) -> tuple[bytes, int]:
     """The PDF of a report in the language it was requested in."""
-    with translation.override(report.language):
-        return DsmbReport(
-            dsmb_data(report.cutoff),
-            version=report.pk,
-            requested_by=report.requested_by.printed_name,
-            language=report.language,
-        ).build()
+    return render_pdf(
+        report.cutoff,
+        version=report.pk,
+        requested_by=report.requested_by.printed_name,
+        language=report.language,
+    )
 
 
 def report_build(report_id: int) -> bool:

@@ -15,7 +15,7 @@ from crf.schedule import Anchor, VisitDef
 
 STUDY_ID = "NCT06919380"
 SITE_ID = "GZMU1"
-SITE_NAME = "First Affiliated Hospital of Guangzhou Medical University"
+SITE_NAME = gettext_noop("First Affiliated Hospital of Guangzhou Medical University")
 
 # Section 1: enrollment.
 ENROLLMENT_CAP = 10

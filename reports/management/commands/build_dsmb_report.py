@@ -2,11 +2,10 @@ import datetime as dt
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from reports.dsmb_data import dsmb_data
-from reports.dsmb_pdf import DsmbReport
 from reports.models import ReportLanguage
+from reports.services import render_pdf
 
 
 class Command(BaseCommand):
@@ -37,12 +36,8 @@ class Command(BaseCommand):
             raise CommandError(f"--cutoff {cutoff!r} is not an ISO date and time.") from None
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
-        with translation.override(language):
-            pdf, pages = DsmbReport(
-                dsmb_data(moment),
-                version=report_version,
-                requested_by="build_dsmb_report",
-                language=language,
-            ).build()
+        pdf, pages = render_pdf(
+            moment, version=report_version, requested_by="build_dsmb_report", language=language
+        )
         Path(output).write_bytes(pdf)
         self.stdout.write(self.style.SUCCESS(f"Wrote {output}: {pages} pages, {len(pdf)} bytes."))
