@@ -15,6 +15,14 @@ test: $(STAMP)
 	$(BIN)/python -m trialportal.local test $(PYTEST_ARGS)
 
 lint: $(STAMP)
+	@# Nothing binary is tracked but documentation images, test data and compiled catalogues.
+	@blobs=$$(git ls-files --eol 2>/dev/null | awk '$$1 == "i/-text" {print $$NF}' \
+		| grep -vE '^(tests/data|docs)/|^locale/.*\.mo$$'); \
+	archives=$$(git ls-files 2>/dev/null | grep -E '\.(whl|tar\.gz|tgz|zip|egg|jar)$$' \
+		| grep -vE '^(tests/data|docs)/'); \
+	if [ -n "$$blobs$$archives" ]; then \
+		echo "Package archives or binary files are tracked; remove them:"; \
+		printf '%s\n' $$blobs $$archives | sort -u; exit 1; fi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m trialportal.local manage makemigrations --check --dry-run
