@@ -34,7 +34,7 @@ format: $(STAMP)
 # Refresh the message catalogues after changing user-facing strings, then translate the new
 # entries in locale/zh_Hans/LC_MESSAGES/django.po and run `make messages` again to compile.
 messages: $(STAMP)
-	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete \
+	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --add-location=file \
 		--ignore=.venv --ignore=tests --ignore=var --ignore=staticfiles
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
 
