@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 import zipfile
@@ -19,6 +18,7 @@ from crf.editchecks import Range
 from crf.forms import ClinicalRecordForm
 from crf.models import ClinicalRecord
 from crf.selectors import clinical_models
+from crf.spreadsheet import SafeWriter
 from trialportal import protocol
 
 # CDISC names of the fields that have one (PROTOCOL.md section 8); others export by field name.
@@ -197,7 +197,7 @@ def csv_zip_stream() -> Iterator[bytes]:
                 f"{model._meta.label_lower.replace('.', '_')}.csv", mode="w", force_zip64=True
             ) as raw:
                 text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-                writer = csv.writer(text)
+                writer = SafeWriter(text)
                 for count, row in enumerate(csv_rows(model), start=1):
                     writer.writerow(row)
                     if count % 500 == 0:
@@ -208,7 +208,7 @@ def csv_zip_stream() -> Iterator[bytes]:
             yield sink.take()
         with archive.open("data_dictionary.csv", mode="w") as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-            writer = csv.writer(text)
+            writer = SafeWriter(text)
             for row in dictionary_rows():
                 writer.writerow(row)
             text.flush()
