@@ -14,6 +14,8 @@ from psycopg2 import sql
 
 DATA_RIGHTS = "SELECT, INSERT, UPDATE, DELETE"
 SEQUENCE_RIGHTS = "USAGE, SELECT"
+# The audit chain's links and daily digests (crf/chain.py).
+CHAIN_TABLES = ("crf_auditlink", "crf_auditdigest")
 
 
 def audit_event_tables() -> list[str]:
@@ -70,8 +72,8 @@ def app_role_grant_sql(cursor, *, role: str, password: str | None, database: str
     ]
     for statement in statements:
         cursor.execute(sql.SQL(statement).format(database=database, role=name))
-    # The audit trail: new events only, never a change or a removal.
-    for table in audit_event_tables():
+    # The audit trail and its hash chain: new rows only, never a change or a removal.
+    for table in [*audit_event_tables(), *CHAIN_TABLES]:
         cursor.execute(
             sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
                 sql.Identifier(table), name

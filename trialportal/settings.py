@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -307,7 +308,13 @@ CELERY_BEAT_SCHEDULE = {
     "reminder-scan": {"task": "outcomes.tasks.reminder_scan", "schedule": 3600.0},
     # DSMB reports whose task was lost or whose worker died are queued again.
     "report-sweep": {"task": "reports.tasks.sweep_reports", "schedule": 60.0},
+    # Settled audit events are sealed into the hash chain; the day's head is recorded and sent.
+    "audit-seal": {"task": "crf.tasks.audit_seal", "schedule": 300.0},
+    "audit-digest": {"task": "crf.tasks.audit_digest", "schedule": crontab(hour=23, minute=55)},
 }
+# An audit event is sealed once nothing can add to its context any more: the request or task that
+# wrote it has ended. Longer than the hard task time limit.
+AUDIT_SEAL_SETTLE = timedelta(seconds=CELERY_TASK_TIME_LIMIT + 300)
 # /health/ reports unhealthy when the last worker heartbeat is older than this.
 HEARTBEAT_MAX_AGE = timedelta(minutes=3)
 
