@@ -307,7 +307,7 @@ CELERY_BEAT_SCHEDULE = {
     # Visits due soon or past their window, doses not recorded by the afternoon.
     "reminder-scan": {"task": "outcomes.tasks.reminder_scan", "schedule": 3600.0},
     # DSMB reports whose task was lost or whose worker died are queued again.
-    "report-sweep": {"task": "reports.tasks.sweep_reports", "schedule": 60.0},
+    "report-sweep": {"task": "reports.tasks.sweep_reports", "schedule": 30.0},
     # Settled audit events are sealed into the hash chain; the day's head is recorded and sent.
     "audit-seal": {"task": "crf.tasks.audit_seal", "schedule": 300.0},
     "audit-digest": {"task": "crf.tasks.audit_digest", "schedule": crontab(hour=23, minute=55)},
