@@ -71,7 +71,9 @@ def record_update(
     """Save the changed fields of `record`, refusing a stale edit and a change without reason."""
     model = type(record)
     # Lock the row so two simultaneous saves are serialised and the second sees the new version.
-    current = model.objects.select_for_update().select_related("updated_by").get(pk=record.pk)
+    # No join: after waiting for the lock, PostgreSQL re-checks a joined row against the new
+    # version and would drop it (a new updated_by), losing the record instead of refusing.
+    current = model.objects.select_for_update().get(pk=record.pk)
     if current.version != expected_version:
         raise StaleRecordError(current.updated_by, current.updated_at, current.version)
     if current.is_locked:
@@ -104,7 +106,7 @@ def record_retire(
             {"reason": _("Say why the record is entered in error.")}, code="reason_required"
         )
     model = type(record)
-    current = model.objects.select_for_update().select_related("updated_by").get(pk=record.pk)
+    current = model.objects.select_for_update().get(pk=record.pk)  # no join: see record_update
     if current.version != expected_version:
         raise StaleRecordError(current.updated_by, current.updated_at, current.version)
     if current.is_retired:
