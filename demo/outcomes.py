@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from crf.services import record_create
 from enrollment.models import Participant
+from outcomes import selectors
 from outcomes.models import (
     ConMed,
     HrctScore,
@@ -79,11 +80,12 @@ def demo_outcomes_load() -> None:
     users = get_user_model().objects
     coordinator = users.get(username="coordinator")
     today = timezone.localdate()
-    for participant in Participant.objects.all():
+    participants = list(Participant.objects.select_related("exit"))
+    schedules = selectors.schedules(participants, today)
+    for participant in participants:
         course = COURSES.get(participant.participant_id, {})
-        schedule = {item.code: item for item in participant.schedule()}
         for code, f in course.items():
-            item = schedule[code]
+            item = schedules[participant.pk].get(code)
             if item.target > today:
                 continue
             visit = visit_save(
