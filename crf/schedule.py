@@ -94,6 +94,7 @@ class ScheduleItem:
     study_day: int
     done_on: dt.date | None = None  # the date of its record
     state: ItemState = ItemState.SCHEDULED
+    anchor: Anchor = Anchor.FIRST_DOSE
 
     @property
     def state_label(self) -> str:
@@ -254,6 +255,7 @@ def build_schedule(
                     complete=record.complete if record else True,
                     expected_until=facts.visits_end,
                 ),
+                anchor=visit.anchor,
             )
         )
     # Baseline (day 1, pre-dose) sorts before the dose of day 1.

@@ -39,7 +39,11 @@ def participant_rows(today: dt.date) -> list[ParticipantRow]:
         rows.append(
             ParticipantRow(
                 participant=participant,
-                study_day=participant.study_day_on(today) if participant.is_active else None,
+                # Shown while the participant is followed (on study, or withdrawn from dosing
+                # with follow-up permitted).
+                study_day=participant.study_day_on(today)
+                if participant.expected_until is None
+                else None,
                 next_item=schedule.next_due(),
                 last_visit=schedule.last_visit(),
                 schedule=schedule,

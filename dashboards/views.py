@@ -95,6 +95,7 @@ def casebook(request, participant_id: str):
                 if outcomes_selectors.endpoint_series(endpoint_rows, code)
             ],
             "dose_grid": dosing_selectors.dose_grid(schedule, doses),
+            "schedule": schedule,
             "compliance": dosing_selectors.compliance_for(participant, doses, today),
             "adverse_events": list(
                 safety_selectors.adverse_events().filter(participant=participant)

@@ -46,7 +46,8 @@ COURSES = {
     },
     "MDA5-003": {"baseline": 0, "day14": -0.6},
     "MDA5-004": {"baseline": 0, "day14": 0.2, "day28": 0.45, "safety30": 0.55, "month3": 0.7},
-    "MDA5-005": {"baseline": 0, "day14": 0.15},
+    # Withdrawn from dosing on day 11, followed up as planned (safety follow-up from day 9).
+    "MDA5-005": {"baseline": 0, "day14": 0.15, "day28": 0.3, "safety30": 0.35},
     "MDA5-006": {"baseline": 0, "day14": 0.25},
     "MDA5-007": {"baseline": 0},
     "MDA5-008": {"baseline": 0},
