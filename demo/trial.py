@@ -75,9 +75,10 @@ DEMO_PEOPLE = [
         {"mda5_titre": "1+", "pf_ratio_latest": 231},
         exit={
             "kind": "withdrawn",
-            "days_after_first_dose": 15,
+            # Dosing stopped early: the safety follow-up counts from the last dose, day 9.
+            "days_after_first_dose": 10,
             "decided_by": "participant",
-            "reason": "Moved to another province for family reasons",
+            "reason": "Declined further nebulization after the cough paroxysms of days 9 and 10",
             "followup_permitted": True,
         },
         doses={

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -14,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crf.choices import YES_NO
 from crf.models import ClinicalRecord, audited
-from crf.schedule import build_schedule, study_day
+from crf.schedule import Schedule, ScheduleFacts, build_schedule, study_day
 from trialportal import protocol
 
 
@@ -387,12 +388,28 @@ class Participant(ClinicalRecord):
     def study_day_on(self, on: dt.date) -> int:
         return study_day(self.anchor, on)
 
-    def schedule(self, done=None):
+    @property
+    def exit_date(self) -> dt.date | None:
+        """The day the participant left the study, whatever the way (no dose after it)."""
+        exit_record = getattr(self, "exit", None)
+        if exit_record is None or exit_record.is_retired:
+            return None
+        return exit_record.exit_date
+
+    def schedule(self, *, today: dt.date, doses: Mapping, visits: Mapping) -> Schedule:
+        """The schedule with every item's state: `doses` by study day and `visits` by code hold
+        the DoseFact and VisitFact of every current record (outcomes.selectors.schedules)."""
         return build_schedule(
-            first_dose=self.anchor,
+            ScheduleFacts(
+                first_dose=self.anchor,
+                doses=doses,
+                visits=visits,
+                exit_date=self.exit_date,
+                visits_end=self.expected_until,
+            ),
+            today=today,
             dosing_days=protocol.DOSING_DAYS,
             visits=protocol.VISITS,
-            done=done,
         )
 
 
