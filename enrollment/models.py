@@ -196,6 +196,9 @@ class Screening(ClinicalRecord):
         verbose_name=_("screen-failure reasons"),
     )
 
+    # The screening number is made from the id (SCR-0001).
+    audit_subject_needs_pk = True
+
     class Meta:
         verbose_name = _("screening")
         verbose_name_plural = _("screenings")
