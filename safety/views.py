@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -118,6 +119,17 @@ def export_csv(request):
     return csv_download(rows(), f"adverse-events-{timezone.localtime():%Y%m%d-%H%M}.csv")
 
 
+def _medical_history_hint(form, participant) -> dict:
+    """A link to the medical-history form, shown when the onset falls before the first dose."""
+    return {
+        # Called by the template after validation, so it sees the form's errors.
+        "onset_is_medical_history": lambda: form.has_error("onset_date", "before_first_dose"),
+        "medical_history_url": reverse(
+            "enrollment:medical_history_new", kwargs={"participant_id": participant.participant_id}
+        ),
+    }
+
+
 def ae_new(request, participant_id: str):
     require(request, Perm.ENTER_DATA)
     participant = get_object_or_404(
@@ -147,6 +159,7 @@ def ae_new(request, participant_id: str):
             "title": _("Report an adverse event for %(pid)s") % {"pid": participant.participant_id},
             "back_url": participant.get_absolute_url(),
             "back_label": participant.participant_id,
+            **_medical_history_hint(form, participant),
         },
     )
 
@@ -159,7 +172,11 @@ def ae_edit(request, pk: int):
         form=form,
         save=lambda obj, **kw: services.adverse_event_report(ae=obj, **kw),
         success_url=lambda obj: obj.get_absolute_url(),
-        context={"title": str(ae), "back_url": ae.get_absolute_url()},
+        context={
+            "title": str(ae),
+            "back_url": ae.get_absolute_url(),
+            **_medical_history_hint(form, ae.participant),
+        },
     )
 
 
