@@ -24,7 +24,7 @@ MAX_LENGTH = 10
 
 def _invalid() -> ValidationError:
     return ValidationError(
-        _("Enter a date as YYYY-MM-DD, or YYYY-MM or YYYY when the day or month is not known."),
+        _("This is not a date: write YYYY-MM-DD, YYYY-MM or YYYY."),
         code="partial_date",
     )
 

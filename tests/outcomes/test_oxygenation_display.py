@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from crf.services import record_create
 from outcomes.models import Oxygenation
@@ -71,7 +71,8 @@ def test_spo2_above_97_shows_a_single_percent_sign(client_for, coordinator, part
     oxygenation(visit, coordinator, spo2=99)
     client = client_for(coordinator)
     url = f"/participants/{participant.participant_id}/visits/{visit.pk}/"
-    html = client.get(url, headers={"accept-language": language}).content.decode()
+    with translation.override("en"):  # the request's language must not leak into later tests
+        html = client.get(url, headers={"accept-language": language}).content.decode()
     assert "%%" not in html
     expected = "SpO2 above 97 %" if language == "en" else "SpO2 高于 97%"
     assert expected in html
