@@ -339,3 +339,19 @@ def test_the_csv_zip_has_a_medical_history_file(client_for, monitor, coordinator
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     text = archive.read("enrollment_medicalhistory.csv").decode()
     assert "Hypertension" in text and "2019-03" in text
+
+
+def test_the_baseline_visit_links_to_the_medical_history(client_for, coordinator, participant):
+    from tests.factories import make_visit
+
+    client = client_for(coordinator)
+    baseline = make_visit(participant, coordinator, "baseline")
+    day14 = make_visit(participant, coordinator, "day14")
+    pages = {
+        visit.code: client.get(
+            f"/participants/{participant.participant_id}/visits/{visit.pk}/"
+        ).content.decode()
+        for visit in (baseline, day14)
+    }
+    assert f'href="{base(participant)}"' in pages["baseline"]
+    assert 'data-testid="visit-medical-history"' not in pages["day14"]
