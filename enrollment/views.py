@@ -319,9 +319,18 @@ def medical_history_edit(request, participant_id: str, pk: int | None = None):
         else MedicalHistory(participant=participant)
     )
     back = reverse("enrollment:medical_history", kwargs={"participant_id": participant_id})
+    form = MedicalHistoryForm(request.POST or None, instance=history)
+    if request.method != "POST" and history.pk is None:
+        # Opened from an adverse event whose onset precedes the first dose: start from it.
+        form.initial.update(
+            {
+                "term": request.GET.get("term", "")[:200],
+                "start_date": request.GET.get("start", "")[:12],
+            }
+        )
     return edit_record(
         request,
-        form=MedicalHistoryForm(request.POST or None, instance=history),
+        form=form,
         save=lambda obj, **kw: services.medical_history_save(history=obj, **kw),
         success_url=back,
         context={

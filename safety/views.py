@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from accounts.access import can, require
@@ -120,13 +121,25 @@ def export_csv(request):
 
 
 def _medical_history_hint(form, participant) -> dict:
-    """A link to the medical-history form, shown when the onset falls before the first dose."""
+    """A link to the medical-history form, shown when the onset falls before the first dose.
+
+    The link carries the term and onset typed here, so the condition need not be typed again.
+    """
+    url = reverse(
+        "enrollment:medical_history_new", kwargs={"participant_id": participant.participant_id}
+    )
+
+    def prefilled() -> str:
+        typed = {
+            "term": form.data.get(form.add_prefix("verbatim_term"), ""),
+            "start": form.data.get(form.add_prefix("onset_date"), ""),
+        }
+        return f"{url}?{urlencode({k: v for k, v in typed.items() if v})}"
+
+    # Both are called by the template after validation, so they see the form's errors and data.
     return {
-        # Called by the template after validation, so it sees the form's errors.
         "onset_is_medical_history": lambda: form.has_error("onset_date", "before_first_dose"),
-        "medical_history_url": reverse(
-            "enrollment:medical_history_new", kwargs={"participant_id": participant.participant_id}
-        ),
+        "medical_history_url": prefilled,
     }
 
 

@@ -282,7 +282,11 @@ def test_an_adverse_event_before_the_first_dose_links_to_the_medical_history(
     assert response.context["form"].has_error("onset_date", "before_first_dose")
     html = response.content.decode()
     assert 'data-testid="medical-history-hint"' in html
-    assert f'href="{base(participant)}new/"' in html
+    onset = data["onset_date"]
+    assert f'href="{base(participant)}new/?term=cough&amp;start={onset}"' in html
+    form = client_for(coordinator).get(f"{base(participant)}new/?term=cough&start={onset}")
+    assert form.context["form"]["term"].value() == "cough"
+    assert form.context["form"]["start_date"].value() == onset
 
 
 # --- Exports ------------------------------------------------------------------------------------
