@@ -215,8 +215,8 @@ class Oxygenation(VisitCrf):
 
 BERLIN_LABELS = {
     "severe": _("severe (≤ 100)"),
-    "moderate": _("moderate (101-200)"),
-    "mild": _("mild (201-300)"),
+    "moderate": _("moderate (> 100 to 200)"),
+    "mild": _("mild (> 200 to 300)"),
     "normal": _("above 300"),
 }
 

@@ -49,7 +49,7 @@ def test_the_visit_page_shows_pf_and_sf_with_one_decimal(client_for, coordinator
     visit = make_visit(participant, coordinator, "baseline")
     oxygenation(visit, coordinator)
     html = visit_page(client_for(coordinator), visit)
-    assert "181.8" in html and "169.1" in html
+    assert "181.8 · Berlin: moderate (&gt; 100 to 200)" in html and "169.1" in html
     assert "182<" not in html
 
 
