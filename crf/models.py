@@ -110,6 +110,10 @@ class ClinicalRecord(models.Model):
     # The study permission needed to read this record and its history; identity data narrows it.
     view_perm = "view_data"
 
+    # True when audit_subject is made from the record's own id (a screening number): the id is
+    # then taken before the insert, so the creation event is filed under the right subject.
+    audit_subject_needs_pk = False
+
     # Fields that describe the record's bookkeeping rather than clinical content; the history
     # page shows them as who/when, not as changed values.
     BOOKKEEPING_FIELDS = (

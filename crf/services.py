@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,10 +43,22 @@ def record_create(*, record: ClinicalRecord, actor, submit: bool = True) -> Clin
     record.updated_by = actor
     record.status = RecordStatus.SUBMITTED if submit else RecordStatus.DRAFT
     record.full_clean()
+    if record.pk is None and record.audit_subject_needs_pk:
+        _allocate_pk(record)
     with audit_context(subject=record.audit_subject, **actor_context(actor)):
-        record.save()
+        record.save(force_insert=True)
     _after_save(record, changed=False)
     return record
+
+
+def _allocate_pk(record: ClinicalRecord) -> None:
+    """Take the row's id from its sequence before the insert, so its audit event can name it."""
+    meta = record._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s))", [meta.db_table, meta.pk.column]
+        )
+        record.pk = cursor.fetchone()[0]
 
 
 def _after_save(record: ClinicalRecord, *, changed: bool) -> None:

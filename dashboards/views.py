@@ -97,6 +97,7 @@ def casebook(request, participant_id: str):
             "dose_grid": dosing_selectors.dose_grid(schedule, doses),
             "schedule": schedule,
             "compliance": dosing_selectors.compliance_for(participant, doses, today),
+            "medical_history": list(enrollment_selectors.medical_history(participant)),
             "adverse_events": list(
                 safety_selectors.adverse_events().filter(participant=participant)
             ),

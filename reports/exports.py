@@ -17,6 +17,7 @@ from django.utils.module_loading import module_has_submodule
 from crf.editchecks import Range
 from crf.forms import ClinicalRecordForm
 from crf.models import ClinicalRecord
+from crf.partial_dates import PartialDateField
 from crf.selectors import clinical_models
 from crf.spreadsheet import SafeWriter
 from trialportal import protocol
@@ -26,6 +27,13 @@ CDISC_NAMES = {
     "enrollment.Screening": {"date_of_birth": "BRTHDTC", "sex": "SEX"},
     "enrollment.Consent": {"consented_at": "RFICDTC"},
     "enrollment.Participant": {"first_dose_date": "RFXSTDTC", "participant_id": "SUBJID"},
+    "enrollment.MedicalHistory": {
+        "term": "MHTERM",
+        "meddra_code": "MHLLTCD",
+        "start_date": "MHSTDTC",
+        "ongoing": "MHONGO",
+        "end_date": "MHENDTC",
+    },
     "safety.AdverseEvent": {
         "number": "AESPID",
         "verbatim_term": "AETERM",
@@ -241,6 +249,7 @@ def item_range(item: Item) -> Range | None:
 
 
 DATA_TYPES = {
+    PartialDateField: "partialDate",
     models.DateField: "date",
     models.DateTimeField: "datetime",
     models.TimeField: "time",

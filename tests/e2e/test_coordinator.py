@@ -514,7 +514,7 @@ def day14_visit(journey: Journey, participant: Participant, today: dt.date) -> V
     expect(page.get_by_test_id("hrct-total")).to_have_text("15")
     derived = page.get_by_test_id("derived")
     expect(derived.locator("dd").nth(1)).to_have_text(
-        "212 · " + journey.t("Berlin: %(berlin)s", berlin=journey.t("mild (201-300)"))
+        "212.1 · " + journey.t("Berlin: %(berlin)s", berlin=journey.t("mild (> 200 to 300)"))
     )
 
     oxygenation = Oxygenation.objects.get(visit=visit)
