@@ -5,7 +5,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.utils import timezone
 
-from accounts.middleware import SESSION_LOGIN_AT
+from accounts.middleware import SESSION_LOGIN_AT, remember_mfa_check
 
 logger = logging.getLogger("trialportal.auth")
 
@@ -28,3 +28,10 @@ def log_login_failure(sender, credentials, request=None, **kwargs) -> None:
 def log_lockout(sender, request, username, ip_address, **kwargs) -> None:
     # 21 CFR 11.300(d): attempts at misuse are detected and reported.
     logger.error("lockout username=%s ip=%s", username, ip_address)
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.mfa_check")
+def check_mfa_at_login(sender, request, user, **kwargs) -> None:
+    # Checked once per sign-in, so that the pages after it cost no query for it.
+    if request is not None and hasattr(request, "session"):
+        remember_mfa_check(request, user)
