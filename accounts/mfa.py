@@ -76,6 +76,11 @@ class ActivateTOTPForm(BaseActivateTOTPForm):
         super().__init__(*args, **kwargs)
         _code_field(self.fields["code"], _("Code from the app"))
 
+    @property
+    def secret_groups(self) -> str:
+        """The key in groups of four, as authenticator apps accept it typed."""
+        return " ".join(self.secret[i : i + 4] for i in range(0, len(self.secret), 4))
+
 
 class AuthenticateForm(BaseAuthenticateForm):
     """The code step of the sign-in; a wrong code counts towards the lockout like a wrong password.

@@ -70,6 +70,9 @@ def test_enrolment_with_a_real_code_then_every_sign_in_asks_for_the_code(make_us
     assert response.status_code == 302
     # allauth shows the recovery codes it generated, once enrolled.
     assert response["Location"] == "/accounts/2fa/recovery-codes/"
+    codes = client.get("/accounts/2fa/recovery-codes/")
+    assert codes.status_code == 200  # no second password prompt
+    assert len(codes.context["unused_codes"]) == 10
     assert client.get("/").status_code == 200
     assert set(Authenticator.objects.filter(user=monitor).values_list("type", flat=True)) == {
         "totp",
@@ -149,6 +152,7 @@ def test_a_change_of_the_required_roles_takes_effect_in_open_sessions(settings, 
 
 def test_a_required_role_cannot_remove_its_own_authenticator(client_for, investigator):
     client = client_for(investigator)
+    assert "/accounts/2fa/totp/deactivate/" not in client.get("/accounts/2fa/").content.decode()
     client.post("/accounts/2fa/totp/deactivate/")
     assert Authenticator.objects.filter(user=investigator, type="totp").exists()
 
