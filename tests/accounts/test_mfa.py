@@ -58,6 +58,12 @@ def test_an_investigator_without_authenticator_is_sent_to_enrolment_after_sign_i
     assert "_auth_user_id" not in client.session
 
 
+def test_an_htmx_request_before_enrolment_is_sent_to_the_enrolment_page(client_for, make_user):
+    client = client_for(make_user(Role.MONITOR, mfa=False))
+    response = client.get("/inbox/", headers={"HX-Request": "true"})
+    assert response["HX-Redirect"] == ENROL
+
+
 def test_enrolment_with_a_real_code_then_every_sign_in_asks_for_the_code(make_user):
     monitor = make_user(Role.MONITOR, mfa=False)
     client = Client()
