@@ -265,7 +265,12 @@ def signature_sign(
             sender=__name__, credentials={"username": actor.get_username()}, request=request
         )
         raise ValidationError(
-            {"user_id": _("This is not the user ID you are signed in with.")},
+            {
+                "user_id": _(
+                    "This is not the user ID you are signed in with. Type it exactly as it was "
+                    "given to you, with the same capital and small letters."
+                )
+            },
             code="wrong_user_id",
         )
     user = authenticate(request, username=actor.get_username(), password=password)
