@@ -424,6 +424,10 @@ class LabResultForm(ClinicalRecordForm):
         )
         for name in self.data_fields:
             self.fields[name].show_hidden_initial = True
+        for name in ("value", "normal_low", "normal_high"):
+            if isinstance(self.initial.get(name), Decimal):
+                # 28, not 28.000: the stored scale is not the precision of the result.
+                self.initial[name] = format(self.initial[name].normalize(), "f")
         # The column headings name the fields on a wide screen; each field has its label on a
         # narrow one, where a result's fields stack.
         self.helper = FormHelper()
