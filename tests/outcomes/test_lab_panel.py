@@ -269,3 +269,47 @@ def test_a_locked_result_hides_save_and_refuses_a_change(
     assert response.status_code == 200 and no_raw_python(html)
     assert "C-reactive protein is locked" in html
     assert versions() == before
+
+
+def test_a_first_entry_made_by_someone_else_after_the_page_opened_is_refused(
+    client_for, coordinator, investigator, panel
+):
+    client = client_for(coordinator)
+    data = form_data(client.get(url_of(panel)))
+    record_create(
+        record=LabResult(visit=panel, analyte="ldh", value="300", unit="U/L"), actor=investigator
+    )
+    data.update(lab_ldh_value="310", lab_crp_value="4.2", reason_for_change="typo")
+    response = client.post(url_of(panel), data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"This record was changed by {investigator.printed_name}" in html
+    assert versions() == {"ferritin": 1, "crp": 1, "ldh": 1}
+    assert client.post(url_of(panel), form_data(response)).status_code == 302
+    assert float(LabResult.objects.get(analyte="ldh").value) == 310
+    assert versions() == {"ferritin": 1, "crp": 2, "ldh": 2}
+
+
+def test_a_new_test_with_only_its_flag_set_asks_for_the_result(client_for, coordinator, panel):
+    client = client_for(coordinator)
+    data = form_data(client.get(url_of(panel)))
+    data["lab_ldh_cs"] = "true"
+    response = client.post(url_of(panel), data)
+    assert response.context["form"].errors["lab_ldh_value"] == [
+        "Give the result, or leave this test as it was."
+    ]
+    assert not LabResult.objects.filter(analyte="ldh").exists()
+
+
+def test_a_locked_visit_offers_no_save_and_refuses_a_first_entry(
+    client_for, coordinator, investigator, panel
+):
+    monitoring.records_lock(records=[panel], actor=investigator)
+    client = client_for(coordinator)
+    response = client.get(url_of(panel))
+    assert ">Save</button>" not in response.content.decode()
+    data = form_data(response)
+    data["lab_ldh_value"] = "300"
+    response = client.post(url_of(panel), data)
+    assert "This visit is locked" in response.content.decode()
+    assert not LabResult.objects.filter(analyte="ldh").exists()
