@@ -359,6 +359,15 @@ class SignificanceSelect(forms.NullBooleanSelect):
         self.choices = [("unknown", "—"), ("true", _("Yes")), ("false", _("No"))]
 
 
+class PlainDecimalInput(forms.NumberInput):
+    """A stored decimal shown as 28, not 28.000: the column's scale is not the precision."""
+
+    def format_value(self, value):
+        if isinstance(value, Decimal):
+            value = format(value.normalize(), "f")
+        return super().format_value(value)
+
+
 class LabResultForm(ClinicalRecordForm):
     """One result of the laboratory panel: the shared CRF form, with the result's own version.
 
@@ -425,9 +434,9 @@ class LabResultForm(ClinicalRecordForm):
         for name in self.data_fields:
             self.fields[name].show_hidden_initial = True
         for name in ("value", "normal_low", "normal_high"):
-            if isinstance(self.initial.get(name), Decimal):
-                # 28, not 28.000: the stored scale is not the precision of the result.
-                self.initial[name] = format(self.initial[name].normalize(), "f")
+            if name in self.fields:
+                widget = self.fields[name].widget
+                self.fields[name].widget = PlainDecimalInput(attrs=widget.attrs)
         # The column headings name the fields on a wide screen; each field has its label on a
         # narrow one, where a result's fields stack.
         self.helper = FormHelper()

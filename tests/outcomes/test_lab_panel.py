@@ -118,7 +118,9 @@ def no_raw_python(html: str) -> bool:
 def test_posting_the_panel_back_unchanged_saves_nothing_and_says_so(client_for, coordinator, panel):
     client = client_for(coordinator)
     before = Events.objects.count()
-    response = client.post(url_of(panel), form_data(client.get(url_of(panel))))
+    shown = form_data(client.get(url_of(panel)))
+    assert (shown["lab_ferritin_value"], shown["lab_crp_low"]) == ("1850", "0")  # not 1850.000
+    response = client.post(url_of(panel), shown)
     assert no_raw_python(response.content.decode())
     assert response.status_code == 302 and response["Location"] == panel.get_absolute_url()
     assert texts(response) == ["Nothing changed."]
