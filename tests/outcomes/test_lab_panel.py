@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -235,6 +236,8 @@ def test_clearing_a_value_is_a_change_that_needs_a_reason_and_is_audited(
         3.1,
         None,
     )
+    visit_page = client.get(panel.get_absolute_url()).content.decode()
+    assert re.search(r'C-reactive protein</dt>\s*<dd class="col-6">—</dd>', visit_page)
 
 
 def test_a_changed_result_outside_its_range_is_flagged_at_its_field(client_for, coordinator, panel):
