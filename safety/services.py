@@ -12,24 +12,23 @@ from django.utils.translation import gettext as _
 from accounts.access import can
 from accounts.roles import Perm, Role
 from crf.notifications import active_users, notify
+from crf.rules import check_rules, values_of
 from crf.services import record_create, record_save, record_update
 from dosing.selectors import doses_by_participant
 from enrollment.models import Participant
 from safety import clocks as safety_clocks
-from safety import stopping
+from safety import rules, stopping
 from safety.models import AdverseEvent, AeFollowUp, Outcome, SafetyReport, StoppingRuleAlert
 from trialportal import protocol
 
 
-def _check_grade(term, grade: int, field: str = "grade") -> None:
-    if grade not in term.grades:
-        raise ValidationError(
-            {
-                field: _("%(term)s has grades %(grades)s only.")
-                % {"term": term.term, "grades": ", ".join(map(str, term.grades))}
-            },
-            code="grade_not_defined",
-        )
+def _check_adverse_event(ae: AdverseEvent, participant: Participant) -> None:
+    """The adverse-event rules, the invariant of every write of an event (create and edit)."""
+    values = values_of(ae, rules.ADVERSE_EVENT_FIELDS)
+    check_rules(
+        rules.adverse_event_values(values, ae=ae, first_dose_date=participant.first_dose_date),
+        rules.ADVERSE_EVENT_RULES,
+    )
 
 
 def _enqueue_side_effects(ae: AdverseEvent) -> None:
@@ -47,19 +46,8 @@ def adverse_event_report(
     *, ae: AdverseEvent, actor, expected_version: int | None = None, reason: str = ""
 ) -> AdverseEvent:
     """Report (or correct) an adverse event; the investigator assesses it separately."""
-    _check_grade(ae.term, ae.grade)
     participant = Participant.objects.select_for_update(of=("self",)).get(pk=ae.participant_id)
-    if participant.first_dose_date is None or ae.onset_date < participant.first_dose_date:
-        raise ValidationError(
-            {
-                "onset_date": _(
-                    "Onset before the first dose (%(date)s) is medical history, not an "
-                    "adverse event."
-                )
-                % {"date": participant.first_dose_date or _("not given yet")}
-            },
-            code="before_first_dose",
-        )
+    _check_adverse_event(ae, participant)
     if ae.pk is None:
         # AESPID: the next number of this participant, under the participant's row lock.
         last = AdverseEvent.objects.filter(participant=participant).aggregate(n=Max("number"))["n"]
@@ -76,7 +64,7 @@ def adverse_event_assess(
     *, ae: AdverseEvent, actor, expected_version: int, reason: str = ""
 ) -> AdverseEvent:
     """Record the investigator's assessment: grade confirmed, causality, expectedness."""
-    _check_grade(ae.term, ae.grade)
+    _check_adverse_event(ae, ae.participant)
     ae.assessed_by = actor
     ae.assessed_at = timezone.now()
     ae = record_update(
@@ -97,17 +85,23 @@ def ae_follow_up_add(*, follow_up: AeFollowUp, actor) -> AeFollowUp:
         .select_related("term")
         .get(pk=follow_up.adverse_event_id)
     )
-    _check_grade(ae.term, follow_up.grade)
-    if follow_up.on_date < ae.onset_date:
-        raise ValidationError(
-            {"on_date": _("A follow-up cannot precede the onset.")}, code="before_onset"
-        )
+    check_rules(
+        {
+            **values_of(follow_up, ("grade", "on_date")),
+            "term": ae.term,
+            "onset_date": ae.onset_date,
+        },
+        rules.FOLLOW_UP_RULES,
+    )
     follow_up = record_create(record=follow_up, actor=actor)
     if follow_up.grade == 5 and ae.outcome != Outcome.FATAL:
+        # Death is serious by ICH E2A: the event now results in death.
         ae.outcome = Outcome.FATAL
         ae.death_date = follow_up.on_date
         ae.ongoing = False
         ae.end_date = follow_up.on_date
+        ae.serious = ae.sae_death = True
+        _check_adverse_event(ae, ae.participant)
         ae = record_update(
             record=ae,
             actor=actor,
@@ -121,10 +115,7 @@ def ae_follow_up_add(*, follow_up: AeFollowUp, actor) -> AeFollowUp:
 @transaction.atomic
 def safety_report_add(*, report: SafetyReport, actor) -> SafetyReport:
     """Record a report sent to the sponsor, ethics committee or regulator."""
-    if report.sent_at > timezone.now():
-        raise ValidationError(
-            {"sent_at": _("A report cannot be sent in the future.")}, code="future"
-        )
+    check_rules(values_of(report, ("kind", "follows", "sent_at")), rules.SAFETY_REPORT_RULES)
     return record_create(record=report, actor=actor)
 
 
