@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import can
 from accounts.roles import Perm, Role
+from crf.audit import actor_context, audit_context
 from crf.notifications import active_users, notify
 from crf.rules import check_rules, values_of
 from crf.services import record_create, record_save, record_update
@@ -186,15 +187,34 @@ def sae_clock_scan(*, now=None) -> int:
 
 
 def stopping_rules_check() -> list[StoppingRuleAlert]:
-    """Evaluate the stopping rules; record and announce each newly met one."""
+    """Evaluate the stopping rules; record each newly met one and announce it once per event."""
     events = list(
         AdverseEvent.objects.filter(retired_at__isnull=True)
         .select_related("participant", "term")
         .prefetch_related("follow_ups")
     )
     doses = {pid: list(days.values()) for pid, days in doses_by_participant().items()}
-    new_alerts = []
+    hits_by_event: dict[str, list[stopping.RuleHit]] = {}
     for hit in stopping.evaluate(events, doses):
+        hits_by_event.setdefault(hit.event_key, []).append(hit)
+    new_alerts = []
+    for event_key, hits in hits_by_event.items():
+        new_alerts += _stopping_alerts_record(event_key=event_key, hits=hits)
+    return new_alerts
+
+
+@transaction.atomic
+def _stopping_alerts_record(*, event_key: str, hits: list[stopping.RuleHit]):
+    """Record the rules one event newly met; send each recipient one alert naming them all.
+
+    A related death meets the death rule, "related grade 4 or higher" and the individual stop at
+    once: one message lists the three. The alert rows and their notifications are written in one
+    transaction, so a failed run leaves nothing half announced and its retry announces it; a
+    rerun finds the alerts recorded and sends nothing. A rule the same event meets later (e.g.
+    once the investigator assesses it as related) is announced then, under its own key.
+    """
+    new = []
+    for hit in hits:
         with translation.override("en"):
             english_message = hit.message
         alert, created = StoppingRuleAlert.objects.get_or_create(
@@ -208,29 +228,33 @@ def stopping_rules_check() -> list[StoppingRuleAlert]:
                 "study_wide": hit.study_wide,
             },
         )
-        if not created:
-            continue
-        new_alerts.append(alert)
-        recipients = (
-            active_users(pi=True) | active_users(role=Role.MONITOR) | active_users(role=Role.DSMB)
-            if hit.study_wide
-            else active_users(pi=True) | active_users(role=Role.INVESTIGATOR)
+        if created:
+            new.append((hit, alert))
+    if not new:
+        return []
+    study_wide = any(hit.study_wide for hit, _alert in new)
+    recipients = active_users(pi=True)
+    if study_wide:
+        recipients = recipients | active_users(role=Role.MONITOR) | active_users(role=Role.DSMB)
+    if not all(hit.study_wide for hit, _alert in new):
+        recipients = recipients | active_users(role=Role.INVESTIGATOR)
+    # The link leads to the safety dashboard; the DSMB, who may not open it, reads the inbox.
+    subject = _("Stopping rule met") if study_wide else _("Individual stopping rule met")
+    body = "\n".join(hit.message for hit, _alert in new)
+    rules_met = "+".join(sorted(hit.rule for hit, _alert in new))
+    readers, others = [], []
+    for user in recipients.distinct():
+        (readers if can(user, Perm.VIEW_DATA) else others).append(user)
+    for url, users in ((reverse("safety:dashboard"), readers), ("", others)):
+        notify(
+            key=f"stopping:{event_key}:{rules_met}",
+            kind="stopping_rule",
+            subject=subject,
+            body=body,
+            url=url,
+            recipients=users,
         )
-        # The link leads to the safety dashboard; the DSMB, who may not open it, reads the inbox.
-        subject = _("Stopping rule met") if hit.study_wide else _("Individual stopping rule met")
-        readers, others = [], []
-        for user in recipients.distinct():
-            (readers if can(user, Perm.VIEW_DATA) else others).append(user)
-        for url, users in ((reverse("safety:dashboard"), readers), ("", others)):
-            notify(
-                key=f"stopping:{alert.key}",
-                kind="stopping_rule",
-                subject=subject,
-                body=hit.message,
-                url=url,
-                recipients=users,
-            )
-    return new_alerts
+    return [alert for _hit, alert in new]
 
 
 @transaction.atomic
@@ -239,13 +263,18 @@ def alert_acknowledge(*, alert: StoppingRuleAlert, actor, comment: str) -> Stopp
     comment = comment.strip()
     if not comment:
         raise ValidationError({"comment": _("Say what was decided.")}, code="required")
-    updated = StoppingRuleAlert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
-        acknowledged_by=actor, acknowledged_at=timezone.now(), comment=comment
-    )
+    with audit_context(subject=_alert_subject(alert), **actor_context(actor)):
+        updated = StoppingRuleAlert.objects.filter(
+            pk=alert.pk, acknowledged_at__isnull=True
+        ).update(acknowledged_by=actor, acknowledged_at=timezone.now(), comment=comment)
     if updated != 1:
         raise ValidationError(_("This alert was acknowledged already."), code="already")
     alert.refresh_from_db()
     return alert
+
+
+def _alert_subject(alert: StoppingRuleAlert) -> str:
+    return alert.participant.participant_id if alert.participant_id else ""
 
 
 def open_alerts():
