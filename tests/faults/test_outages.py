@@ -23,12 +23,11 @@ from django.test import Client
 from django.utils import timezone
 
 from crf.models import Notification
-from ops.models import Heartbeat, OutboxMessage
+from ops.models import OutboxMessage
 from ops.outbox import outbox_sweep
-from ops.tasks import heartbeat
 from outcomes.models import VitalSigns
 from safety.models import AdverseEvent, CtcaeTerm
-from tests.conftest import PASSWORD, wait_for
+from tests.conftest import PASSWORD, wait_for, worker_idle
 from tests.factories import make_ae, make_participant, make_visit
 from tests.faults.conftest import broker_unreachable, redis_unreachable
 from trialportal import protocol
@@ -37,17 +36,6 @@ pytestmark = pytest.mark.faults
 worker_db = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 LOGIN = "/accounts/login/"
-
-
-def drained() -> bool:
-    """Every message queued so far was consumed: a heartbeat sent now has run (FIFO, one worker)."""
-    Heartbeat.objects.all().delete()
-    heartbeat.delay()
-    return wait_for(lambda: Heartbeat.objects.exists())
-
-
-def all_done() -> bool:
-    return wait_for(lambda: not OutboxMessage.objects.filter(done_at__isnull=True).exists())
 
 
 def sae_recipients(*investigators) -> list[str]:
@@ -121,7 +109,7 @@ def test_a_correction_of_a_verified_signed_record_commits_while_mail_fails_and_m
     flaky_mail.failing = False
     outbox_sweep()
     assert wait_for(lambda: len(mail.outbox) >= 2)
-    assert all_done() and drained()
+    assert worker_idle()
     assert sent_to() == sorted([monitor.email, investigator.email])
     assert {n.kind for n in Notification.objects.filter(emailed_at__isnull=False)} == {
         "sdv_cleared",
@@ -161,10 +149,10 @@ def test_an_sae_saved_while_the_broker_is_down_is_alerted_once_after_it_returns(
     outbox_sweep(now=timezone.now() + django_settings.OUTBOX_RESEND_AFTER)
     expected = sae_recipients(investigator)
     assert wait_for(lambda: len(mail.outbox) >= len(expected))
-    assert all_done() and drained()
+    assert worker_idle()
     assert sent_to() == expected
     outbox_sweep(now=timezone.now() + django_settings.OUTBOX_RESEND_AFTER)  # a later beat
-    assert drained() and sent_to() == expected
+    assert worker_idle() and sent_to() == expected
 
 
 # --- A worker is killed in the middle of a task ---------------------------------------------------
@@ -225,7 +213,7 @@ def test_an_alert_whose_worker_is_killed_mid_send_is_sent_once_by_another(
     outbox_sweep()
     expected = sae_recipients(investigator)
     assert wait_for(lambda: len(mail.outbox) >= len(expected))
-    assert all_done() and drained()
+    assert worker_idle()
     assert sent_to() == expected
 
 
@@ -308,6 +296,6 @@ def test_an_sae_saved_with_redis_down_commits_and_is_alerted_once_after_redis_re
     outbox_sweep(now=timezone.now() + settings.OUTBOX_RESEND_AFTER)
     expected = sae_recipients(investigator)
     assert wait_for(lambda: len(mail.outbox) >= len(expected))
-    assert all_done() and drained()
+    assert worker_idle()
     assert sent_to() == expected
     assert Notification.objects.filter(kind="sae").count() == len(expected)
