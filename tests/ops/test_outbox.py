@@ -15,6 +15,13 @@ from trialportal.celery import app
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def tasks():
+    """The task registry of a worker: every app's tasks.py imported."""
+    app.loader.import_default_modules()
+    return app.tasks
+
+
 def test_work_owed_by_a_rolled_back_save_is_not_owed():
     with pytest.raises(RuntimeError), transaction.atomic():
         outbox_enqueue(task="ops.tasks.heartbeat", key="rolled-back")
@@ -30,22 +37,22 @@ def test_the_same_key_is_owed_once(django_capture_on_commit_callbacks):
     assert len(callbacks) == 1  # one send to the broker after commit
 
 
-def test_a_run_does_the_work_and_a_second_run_does_nothing():
+def test_a_run_does_the_work_and_a_second_run_does_nothing(tasks):
     outbox_enqueue(task="ops.tasks.heartbeat", key="beat")
     message = OutboxMessage.objects.get()
-    assert outbox_run(message_id=message.pk, tasks=app.tasks) is True
+    assert outbox_run(message_id=message.pk, tasks=tasks) is True
     Heartbeat.objects.all().delete()
-    assert outbox_run(message_id=message.pk, tasks=app.tasks) is False
+    assert outbox_run(message_id=message.pk, tasks=tasks) is False
     assert not Heartbeat.objects.exists()
     message.refresh_from_db()
     assert message.done_at is not None and message.attempts == 1
 
 
-def test_a_failed_run_stays_owed_with_its_error():
+def test_a_failed_run_stays_owed_with_its_error(tasks):
     outbox_enqueue(task="safety.tasks.sae_alert", args=[0, 1], key="no-such-ae")
     message = OutboxMessage.objects.get()
     with pytest.raises(Exception, match="does not exist"):
-        outbox_run(message_id=message.pk, tasks=app.tasks)
+        outbox_run(message_id=message.pk, tasks=tasks)
     message.refresh_from_db()
     assert message.done_at is None and message.attempts == 1
     assert "DoesNotExist" in message.last_error
@@ -72,3 +79,8 @@ def dt_travel(moment):
     import time_machine
 
     return time_machine.travel(moment, tick=False)
+
+
+def test_beat_sweeps_the_outbox_every_minute():
+    entry = app.conf.beat_schedule["outbox-sweep"]
+    assert (entry["task"], entry["schedule"]) == ("ops.tasks.outbox_sweep", 60.0)
