@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -45,9 +47,10 @@ def _enqueue_side_effects(ae: AdverseEvent) -> None:
             args=[ae.pk, ae.version],
             key=f"sae-alert:{ae.pk}:v{ae.version}",
         )
+    # Once per save, not per AE version: a follow-up changes the worst grade without a new version.
     outbox_enqueue(
         task="safety.tasks.stopping_rules_check",
-        key=f"stopping-rules-check:ae:{ae.pk}:v{ae.version}",
+        key=f"stopping-rules-check:ae:{ae.pk}:{uuid.uuid4().hex}",
     )
 
 
