@@ -7,8 +7,11 @@ is simply pointed at a port where nothing listens, then pointed back.
 from __future__ import annotations
 
 import contextlib
+import socket
+import subprocess
 
 import pytest
+import redis
 
 from trialportal.celery import app
 
@@ -22,16 +25,21 @@ def _reset_broker_pools() -> None:
 
 
 @contextlib.contextmanager
-def broker_unreachable():
-    """The Celery broker refuses connections until the block ends."""
+def broker_at(url: str):
+    """The Celery broker is the one at `url` until the block ends."""
     original = app.conf.broker_url
-    app.conf.broker_url = CLOSED
+    app.conf.broker_url = url
     _reset_broker_pools()
     try:
         yield
     finally:
         app.conf.broker_url = original
         _reset_broker_pools()
+
+
+def broker_unreachable():
+    """The Celery broker refuses connections until the block ends."""
+    return broker_at(CLOSED)
 
 
 @contextlib.contextmanager
@@ -68,3 +76,47 @@ def fast_retries(settings):
     settings.OUTBOX_RETRY_DELAY = 0.2
     settings.OUTBOX_RESEND_AFTER = dt.timedelta(0)
     settings.NOTIFICATION_EMAIL_LEASE = dt.timedelta(0)
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, on a free port, that the test stops and starts."""
+
+    def __init__(self, workdir):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis.from_url(self.url)
+        from tests.conftest import wait_for
+
+        assert wait_for(lambda: _answers(client), timeout=10), "redis-server did not start"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def _answers(client) -> bool:
+    try:
+        return client.ping()
+    except redis.exceptions.ConnectionError:
+        return False
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    server = PrivateRedis(tmp_path)
+    yield server
+    server.stop()

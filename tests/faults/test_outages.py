@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings as django_settings
 from django.core import mail
 from django.db import connection
@@ -24,12 +25,12 @@ from django.utils import timezone
 
 from crf.models import Notification
 from ops.models import OutboxMessage
-from ops.outbox import outbox_sweep
+from ops.outbox import outbox_dispatch, outbox_enqueue, outbox_sweep
 from outcomes.models import VitalSigns
 from safety.models import AdverseEvent, CtcaeTerm
 from tests.conftest import PASSWORD, wait_for, worker_idle
 from tests.factories import make_ae, make_participant, make_visit
-from tests.faults.conftest import broker_unreachable, redis_unreachable
+from tests.faults.conftest import broker_at, broker_unreachable, redis_unreachable
 from trialportal import protocol
 
 pytestmark = pytest.mark.faults
@@ -175,6 +176,7 @@ def test_an_alert_whose_worker_is_killed_mid_send_is_sent_once_by_another(
         "DATABASE_URL": _database_url(),
         "FAULT_STARTED_FILE": str(started),
     }
+    log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "trialportal.celery", "worker",
@@ -185,7 +187,7 @@ def test_an_alert_whose_worker_is_killed_mid_send_is_sent_once_by_another(
         cwd=Path(django_settings.BASE_DIR),
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "worker.log").open("w"),
+        stderr=log,
     )  # fmt: skip
     try:
         participant = make_participant(
@@ -203,6 +205,7 @@ def test_an_alert_whose_worker_is_killed_mid_send_is_sent_once_by_another(
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
+        log.close()
 
     assert mail.outbox == []
     assert OutboxMessage.objects.filter(
@@ -299,3 +302,32 @@ def test_an_sae_saved_with_redis_down_commits_and_is_alerted_once_after_redis_re
     assert worker_idle()
     assert sent_to() == expected
     assert Notification.objects.filter(kind="sae").count() == len(expected)
+
+
+@pytest.mark.django_db
+def test_a_real_broker_outage_keeps_the_work_and_the_same_process_sends_it_when_it_returns(
+    private_redis, coordinator
+):
+    """The broker stops and starts again; this process's connections recover on their own."""
+    from trialportal.celery import app
+
+    queue = django_settings.CELERY_TASK_DEFAULT_QUEUE
+    private_redis.start()
+    with broker_at(private_redis.url):
+        client = redis.Redis.from_url(private_redis.url)
+        outbox_enqueue(task="ops.tasks.heartbeat", key="before")
+        assert outbox_dispatch(message_ids=OutboxMessage.objects.values_list("pk", flat=True))
+        assert client.llen(queue) == 1
+
+        private_redis.stop()
+        outbox_enqueue(task="ops.tasks.heartbeat", key="during")
+        during = OutboxMessage.objects.get(key="during")
+        assert outbox_dispatch(message_ids=[during.pk]) == []  # refused, kept, nothing raised
+        during.refresh_from_db()
+        assert during.dispatched_at is None
+
+        private_redis.start()  # an empty Redis: what was queued before the outage is gone too
+        sent = outbox_sweep(now=timezone.now() + dt.timedelta(minutes=1))
+        assert during.pk in sent
+        assert client.llen(queue) == 1
+        assert app.conf.broker_url == private_redis.url
