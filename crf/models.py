@@ -109,6 +109,9 @@ class ClinicalRecord(models.Model):
 
     # The study permission needed to read this record and its history; identity data narrows it.
     view_perm = "view_data"
+    # Whether the record heads a casebook (every record of one participant) that is signed and
+    # locked as a whole.
+    has_casebook = False
 
     # Fields that describe the record's bookkeeping rather than clinical content; the history
     # page shows them as who/when, not as changed values.

@@ -17,6 +17,9 @@ from reports import services
 from reports.models import ExportLog, Report, ReportLanguage, ReportState
 from reports.odm import odm_stream
 
+# The downloads of the exports page, by the name in their URL.
+EXPORT_KINDS = ("csv", "odm", "odm-audit", "dictionary", "dictionary-html")
+
 
 class ReportRequestForm(forms.Form):
     cutoff = forms.DateTimeField(
@@ -110,13 +113,15 @@ def exports(request):
         "reports/exports.html",
         {
             "log": ExportLog.objects.select_related("user")[:20],
-            "forms": exporting.exportable_models(),
+            "forms": [model._meta.verbose_name for model in exporting.exportable_models()],
         },
     )
 
 
 def export_download(request, kind: str):
     require(request, Perm.EXPORT_DATA)
+    if kind not in EXPORT_KINDS:
+        raise Http404
     stamp = exporting.export_stamp()
     if kind == "csv":
         response = StreamingHttpResponse(exporting.csv_zip_stream(), content_type="application/zip")

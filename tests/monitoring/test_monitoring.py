@@ -266,6 +266,14 @@ def test_a_signature_needs_the_password_and_shows_name_time_and_meaning(
     ) in html.replace(":", "")
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_only_a_participant_is_signed_as_a_casebook(client_for, investigator, visit, method):
+    url = f"/records/outcomes.visit/{visit.pk}/sign/casebook/"
+    response = getattr(client_for(investigator), method)(url, {"password": PASSWORD})
+    assert response.status_code == 404
+    assert not Signature.objects.exists()
+
+
 def test_wrong_signing_passwords_count_towards_the_lockout(investigator, visit):
     client = Client()
     client.force_login(investigator)
