@@ -403,7 +403,7 @@ def audit_review(request):
         "from": request.GET.get("from", "").strip(),
         "to": request.GET.get("to", "").strip(),
     }
-    rows = selectors.audit_rows(filters)
+    rows = selectors.audit_rows(filters, user=request.user)
     if request.GET.get("format") == "csv":
         return _audit_csv(rows)
     return render(
@@ -413,7 +413,7 @@ def audit_review(request):
             "rows": rows[:1000],
             "total": len(rows),
             "filters": filters,
-            "forms": selectors.audit_form_choices(),
+            "forms": selectors.audit_form_choices(request.user),
             "query": request.GET.urlencode(),
         },
     )

@@ -234,6 +234,29 @@ def test_sdv_counts_only_records_a_monitor_can_see_and_verify(
     assert client.get("/monitoring/sdv/MDA5-999/").status_code == 404
 
 
+def test_the_audit_review_shows_identity_changes_to_site_staff_only(
+    client_for, monitor, investigator, coordinator, participant
+):
+    from crf.services import record_create, record_save
+    from enrollment.models import Identity
+
+    identity = record_create(
+        record=Identity(screening=participant.screening, full_name="Wang Fang"), actor=coordinator
+    )
+    identity.phone = "13800000000"
+    record_save(record=identity, actor=coordinator, expected_version=1, reason="New phone.")
+    for persona, shown in ((monitor, False), (investigator, True)):
+        client = client_for(persona)
+        page = client.get("/audit/")
+        csv_text = b"".join(client.get("/audit/?format=csv").streaming_content).decode()
+        for text in (page.content.decode(), csv_text):
+            assert ("Wang Fang" in text and "13800000000" in text) is shown
+        forms = dict(page.context["forms"])
+        assert ("enrollment.Identity" in forms) is shown
+        everything = client.get("/audit/?form=enrollment.Identity").content.decode()
+        assert ("13800000000" in everything) is shown
+
+
 # --- Signatures and locking ------------------------------------------------------------------
 
 
