@@ -239,7 +239,12 @@ def unlock(request, label: str, pk: int, scope: str):
 def query_list(request):
     require(request, Perm.VIEW_DATA)
     state = request.GET.get("state", NOT_CLOSED)
-    queries = DataQuery.objects.select_related("content_type", "opened_by").order_by("opened_at")
+    readable = ContentType.objects.get_for_models(*selectors.readable_models(request.user))
+    queries = (
+        DataQuery.objects.filter(content_type__in=readable.values())
+        .select_related("content_type", "opened_by")
+        .order_by("opened_at")
+    )
     if state in QueryState.values:
         queries = queries.filter(state=state)
     elif state == NOT_CLOSED:
@@ -264,6 +269,8 @@ def query_list(request):
 def query_detail(request, pk: int):
     require(request, Perm.VIEW_DATA)
     query = get_object_or_404(DataQuery.objects.select_related("content_type"), pk=pk)
+    record = query.record
+    require(request, record.view_perm)  # a query shows the value it is about
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         action = request.POST.get("action")
@@ -285,7 +292,6 @@ def query_detail(request, pk: int):
             form.add_error(None, exc)
         else:
             return redirect("crf:query", pk=pk)
-    record = query.record
     page_url, page_label = _record_page(record)
     return render(
         request,

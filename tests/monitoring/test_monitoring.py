@@ -257,6 +257,21 @@ def test_the_audit_review_shows_identity_changes_to_site_staff_only(
         assert ("13800000000" in everything) is shown
 
 
+
+def test_a_query_on_identifying_details_is_for_site_staff_only(
+    client_for, monitor, coordinator, participant
+):
+    from crf.services import record_create
+    from enrollment.models import Identity
+
+    identity = record_create(
+        record=Identity(screening=participant.screening, full_name="Wang Fang"), actor=coordinator
+    )
+    query = monitoring.query_open(record=identity, field_name="full_name", text="Spelling?")
+    assert client_for(monitor).get(f"/queries/{query.pk}/").status_code == 403
+    page = client_for(coordinator).get(f"/queries/{query.pk}/")
+    assert "Wang Fang" in page.content.decode()
+
 # --- Signatures and locking ------------------------------------------------------------------
 
 
