@@ -257,7 +257,6 @@ def test_the_audit_review_shows_identity_changes_to_site_staff_only(
         assert ("13800000000" in everything) is shown
 
 
-
 def test_a_query_on_identifying_details_is_for_site_staff_only(
     client_for, monitor, coordinator, participant
 ):
@@ -271,6 +270,7 @@ def test_a_query_on_identifying_details_is_for_site_staff_only(
     assert client_for(monitor).get(f"/queries/{query.pk}/").status_code == 403
     page = client_for(coordinator).get(f"/queries/{query.pk}/")
     assert "Wang Fang" in page.content.decode()
+
 
 # --- Signatures and locking ------------------------------------------------------------------
 
