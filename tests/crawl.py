@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import QuerySet
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 
 from crf import monitoring
@@ -30,7 +30,7 @@ from crf.monitoring_views import SCOPES
 from crf.notifications import notification_create
 from crf.selectors import clinical_models
 from crf.services import record_create, record_save
-from demo.accounts import demo_accounts_load
+from demo.accounts import DEMO_ACCOUNTS, demo_accounts_load
 from demo.trial import demo_trial_load
 from dosing.models import DoseRecord
 from enrollment.models import Identity, Participant, ProtocolDeviation, Screening
@@ -53,6 +53,9 @@ ROLE_USERNAMES = {
     "admin": "admin",
     "outsider": "outsider",
     "anonymous": None,
+}
+PASSWORDS = {account.username: account.password for account in DEMO_ACCOUNTS} | {
+    "outsider": "outsider-2026"
 }
 # Roles that are not site staff: identifying details never reach them.
 NON_SITE_ROLES = ("monitor", "dsmb_member", "admin", "outsider", "anonymous")
@@ -245,13 +248,16 @@ def fetch(client: Client, method: str, url: str) -> Answer:
 
 
 def client_for_role(role: str) -> tuple[Client, object]:
+    """A client signed in with the role's username and password (through every auth backend)."""
     username = ROLE_USERNAMES[role]
     client = Client()
     if username is None:
         return client, None
-    user = get_user_model().objects.get(username=username)
-    client.force_login(user)
-    return client, user
+    signed_in = client.login(
+        request=RequestFactory().get("/"), username=username, password=PASSWORDS[username]
+    )
+    assert signed_in, f"{username} could not sign in"
+    return client, get_user_model().objects.get(username=username)
 
 
 def set_identity_markers(actor) -> None:
@@ -280,7 +286,7 @@ def build_trial() -> None:
     demo_accounts_load()
     demo_trial_load()
     users = get_user_model().objects
-    users.create_user(username="outsider", password="outsider-2026", email="o@example.org")
+    users.create_user(username="outsider", password=PASSWORDS["outsider"], email="o@x.org")
     coordinator = users.get(username="coordinator")
     monitor = users.get(username="monitor")
     set_identity_markers(coordinator)
