@@ -14,7 +14,7 @@ import copy
 import datetime as dt
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,6 +24,7 @@ from django.db.models import QuerySet
 from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 
+from accounts.mfa import mfa_satisfied
 from crf import monitoring
 from crf.models import ClinicalRecord, DataQuery, Notification
 from crf.monitoring_views import SCOPES
@@ -33,7 +34,13 @@ from crf.services import record_create, record_save
 from demo.accounts import DEMO_ACCOUNTS, demo_accounts_load
 from demo.trial import demo_trial_load
 from dosing.models import DoseRecord
-from enrollment.models import Identity, Participant, ProtocolDeviation, Screening
+from enrollment.models import (
+    Identity,
+    MedicalHistory,
+    Participant,
+    ProtocolDeviation,
+    Screening,
+)
 from outcomes.models import ConMed, Visit, VitalSigns
 from outcomes.selectors import ENDPOINTS
 from outcomes.views import CRFS
@@ -41,6 +48,7 @@ from reports.models import Report
 from reports.services import report_build, report_request
 from reports.views import EXPORT_KINDS
 from safety.models import AdverseEvent, StoppingRuleAlert
+from tests.conftest import enrol_totp
 from tests.crftest.models import Observation
 from tests.routes import Route, routes
 
@@ -78,6 +86,7 @@ PK_MODELS: dict[str, Callable[[object], QuerySet]] = {
     "ae": lambda user: AdverseEvent.objects.all(),
     "alerts": lambda user: StoppingRuleAlert.objects.all(),
     "observations": lambda user: Observation.objects.all(),
+    "medical-history": lambda user: MedicalHistory.objects.all(),
 }
 
 # Parameters whose value is a token or a name of the framework's own pages, not a trial object.
@@ -177,8 +186,10 @@ def _anchors(route: Route, user) -> list[dict] | None:
         name = "participant_id" if "participant_id" in params else "subject"
         ids = Participant.objects.order_by("pk").values_list("participant_id", flat=True)
         return [{name: pid} for pid in spread(list(ids))] or None
-    if params & {"id", "object_id"}:  # the account-management site: a user account
-        return [{"id": user_pk, "object_id": user_pk} for user_pk in _some_user_pk()]
+    if params & {"id", "object_id", "user_id"}:  # the account-management site: a user account
+        return [
+            {"id": user_pk, "object_id": user_pk, "user_id": user_pk} for user_pk in _some_user_pk()
+        ]
     return [{}]
 
 
@@ -223,6 +234,7 @@ class Answer:
     error: str = ""
     content_type: str = ""
     templates: tuple[str, ...] = ()
+    headers: dict = field(default_factory=dict)
 
 
 def fetch(client: Client, method: str, url: str) -> Answer:
@@ -244,7 +256,9 @@ def fetch(client: Client, method: str, url: str) -> Answer:
         client.cookies = cookies
     templates = tuple(t.name for t in getattr(response, "templates", []) if t.name)
     content_type = response.get("Content-Type", "")
-    return Answer(method, url, response.status_code, body, "", content_type, templates)
+    return Answer(
+        method, url, response.status_code, body, "", content_type, templates, dict(response.headers)
+    )
 
 
 def client_for_role(role: str) -> tuple[Client, object]:
@@ -257,7 +271,12 @@ def client_for_role(role: str) -> tuple[Client, object]:
         request=RequestFactory().get("/"), username=username, password=PASSWORDS[username]
     )
     assert signed_in, f"{username} could not sign in"
-    return client, get_user_model().objects.get(username=username)
+    user = get_user_model().objects.get(username=username)
+    if not mfa_satisfied(user):
+        # The role must use an authenticator app: enrolled, the user reaches every page (a
+        # signed-in user without one reaches only the enrolment page).
+        enrol_totp(user)
+    return client, user
 
 
 def set_identity_markers(actor) -> None:

@@ -37,6 +37,7 @@ from tests.crawl import (  # noqa: F401  (fixtures)
     requests_of,
     trial,
 )
+from tests.ops.test_headers import header_problems
 from tests.routes import routes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trial")]
@@ -102,6 +103,16 @@ def test_no_page_answers_a_server_error(crawls, role):
             failures.append(f"{where} not the portal's page ({', '.join(answer.templates)})")
     assert len(answers) > 300  # the walk found the pages
     assert not failures, f"as {role}:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", list(ROLE_USERNAMES))
+def test_every_answer_carries_the_security_headers(crawls, role):
+    missing = [
+        f"{answer.method.upper()} {answer.url}: {', '.join(problems)}"
+        for _name, answer in crawl(crawls, role)
+        if answer.headers and (problems := header_problems(answer.headers))
+    ]
+    assert not missing, f"as {role}:\n" + "\n".join(missing)
 
 
 # --- Identifying details -------------------------------------------------------------------------
