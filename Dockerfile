@@ -26,7 +26,10 @@ WORKDIR /app
 
 COPY . /app
 
-RUN pip install . \
+# Dependencies exactly as pinned, each checked against its hash; then the project, resolving
+# nothing more.
+RUN pip install --require-hashes -r requirements-prod.lock \
+    && pip install --no-deps . \
     && rm -rf /app/build /app/*.egg-info
 
 # Build-time only: collectstatic and compilemessages import the settings, which

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format messages check-deploy screenshots clean-var
+.PHONY: run test lint format messages check-deploy screenshots clean-var lock
 
 run: $(STAMP)
 	$(BIN)/python -m trialportal.local run
@@ -48,11 +48,25 @@ check-deploy: $(STAMP)
 	DEBUG=0 SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(60))') \
 		ALLOWED_HOSTS=edc.example.org $(BIN)/python manage.py check --deploy --fail-level WARNING
 
-$(STAMP): pyproject.toml
+# Every dependency comes from requirements.lock, pinned with its hashes; the project itself is
+# installed on top without resolving anything again.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# After changing a dependency in pyproject.toml: resolve again and pin every package with its
+# hashes, for development and CI (requirements.lock) and for the image (requirements-prod.lock).
+# Add --upgrade-package NAME (or --upgrade) through LOCK_ARGS to move pinned versions on.
+PIP_COMPILE = $(BIN)/python -m piptools compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "pip-tools>=7.4,<8"
+	$(PIP_COMPILE) --extra local --extra dev -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) -o requirements-prod.lock pyproject.toml
 
 clean-var:
 	rm -rf var/

@@ -234,3 +234,56 @@ def test_dockerignore_keeps_local_state_out_of_the_image():
     ignored = set((ROOT / ".dockerignore").read_text(encoding="utf-8").split())
     for entry in (".venv", "var", ".git", "media", "staticfiles", ".pytest_cache"):
         assert entry in ignored, entry
+
+
+# --- Pinned dependencies --------------------------------------------------------------------------
+
+
+def requirement_names(requirements: list[str]) -> set[str]:
+    return {
+        re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements
+    }
+
+
+def locked(path: Path) -> dict[str, str]:
+    """name -> the whole entry (version and hashes) of a pip-compile lock file."""
+    entries, name = {}, None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if match := re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line):
+            name = match[1].lower().replace("_", "-")
+            entries[name] = line
+        elif name and line.strip().startswith("--hash="):
+            entries[name] += line
+    return entries
+
+
+def test_every_dependency_is_pinned_with_its_hashes():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = requirement_names(project["dependencies"])
+    everything = runtime | requirement_names(
+        [r for extra in project["optional-dependencies"].values() for r in extra]
+    )
+    development, production = (
+        locked(ROOT / "requirements.lock"),
+        locked(ROOT / "requirements-prod.lock"),
+    )
+    assert everything <= set(development), everything - set(development)
+    assert runtime <= set(production), runtime - set(production)
+    assert "pytest" not in production and "playwright" not in production
+    for entries in (development, production):
+        unhashed = [name for name, entry in entries.items() if "--hash=sha256:" not in entry]
+        assert not unhashed
+    # The image and the same versions: production pins agree with development's.
+    for name, entry in production.items():
+        assert development[name].split()[0] == entry.split()[0], name
+
+
+def test_the_image_and_make_install_only_what_the_lock_files_pin():
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    assert "pip install --require-hashes -r requirements-prod.lock" in dockerfile
+    assert "pip install --no-deps ." in dockerfile
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "--require-hashes -r requirements.lock" in makefile
+    assert "--no-deps -e ." in makefile
