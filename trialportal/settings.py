@@ -189,8 +189,8 @@ MFA_REQUIRED_ROLES = env_choices(
     "MFA_REQUIRED_ROLES", ["investigator", "monitor", "admin"], choices=STUDY_ROLES
 )
 
-AXES_FAILURE_LIMIT = 5
-AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "login"
 AXES_USERNAME_CALLABLE = "accounts.lockout.attempt_username"

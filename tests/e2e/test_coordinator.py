@@ -540,7 +540,7 @@ def casebook_endpoints(journey: Journey, participant: Participant, visit: Visit)
     expect(rows).to_have_count(1)
     cells = rows.first.locator("td")
     expect(cells.nth(0).locator("a")).to_have_attribute("href", visit.get_absolute_url())
-    expect(cells.nth(1)).to_have_text("212")
+    expect(cells.nth(1)).to_have_text("212.1")  # P/F to one decimal, as in the source
     expect(cells.nth(8)).to_have_text("15")
     plots = endpoints.locator("img.endpoint-plot")
     assert plots.count() == 8
