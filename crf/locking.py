@@ -21,6 +21,7 @@ class Lock:
 
     @property
     def by(self) -> str:
+        """Who locked (empty for a lock older than this record of it)."""
         return self.record.locked_by.printed_name if self.record.locked_by_id else ""
 
     @property
@@ -28,28 +29,30 @@ class Lock:
         return timezone.localtime(self.record.locked_at).strftime("%Y-%m-%d %H:%M")
 
     @property
+    def kind(self) -> str:
+        return str(self.record._meta.verbose_name)
+
+    @property
     def message(self) -> str:
-        values = {
-            "kind": self.record._meta.verbose_name,
-            "record": self.record,
-            "who": self.by,
-            "when": self.at,
-        }
-        if self.own:
-            return (
-                _(
-                    "This record is locked (by %(who)s on %(when)s); it must be unlocked before "
-                    "any change."
-                )
-                % values
+        values = {"kind": self.kind, "record": self.record, "who": self.by, "when": self.at}
+        if self.own and self.by:
+            text = _(
+                "This record is locked (by %(who)s on %(when)s); it must be unlocked before "
+                "any change."
             )
-        return (
-            _(
-                "The %(kind)s %(record)s is locked (by %(who)s on %(when)s): nothing can be added "
-                "to it until it is unlocked."
+        elif self.own:
+            text = _("This record is locked (on %(when)s); it must be unlocked before any change.")
+        elif self.by:
+            text = _(
+                "The %(kind)s %(record)s is locked (by %(who)s on %(when)s): nothing can be "
+                "added to it until it is unlocked."
             )
-            % values
-        )
+        else:
+            text = _(
+                "The %(kind)s %(record)s is locked (on %(when)s): nothing can be added to it "
+                "until it is unlocked."
+            )
+        return text % values
 
 
 def lock_of(record: ClinicalRecord) -> Lock | None:

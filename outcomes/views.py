@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import can, require
 from accounts.roles import Perm
-from crf import monitoring
+from crf import locking, monitoring
 from crf.services import StaleRecordError, record_save
 from crf.views import edit_record
 from enrollment import selectors as enrollment_selectors
@@ -136,6 +136,10 @@ def visit_detail(request, participant_id: str, pk: int):
             "signature_valid": monitoring.signature_valid(signature, visit) if signature else None,
             "open_queries": monitoring.open_query_count(records),
             "locked": visit.is_locked,
+            # Nothing is added under a locked visit or casebook: no links to missing forms.
+            "can_add": can(request.user, Perm.ENTER_DATA)
+            and not visit.is_locked
+            and not participant.is_locked,
         },
     )
 
@@ -166,7 +170,11 @@ def visit_labs(request, participant_id: str, pk: int):
     visit = _visit(participant, pk)
     existing = {result.analyte: result for result in visit.labs.all()}
     form = LabPanelForm(request.POST or None, existing=existing)
-    if request.method == "POST" and form.is_valid():
+    # A lab result is added under the visit: its lock (or the casebook's) refuses the panel.
+    lock = locking.lock_over(LabResult(visit=visit))
+    if request.method == "POST" and lock is not None:
+        form.add_error(None, lock.message)
+    elif request.method == "POST" and form.is_valid():
         results = _lab_results(form, visit, existing)
         try:
             services.lab_results_save(
@@ -181,7 +189,9 @@ def visit_labs(request, participant_id: str, pk: int):
             messages.success(request, _("Saved."))
             return redirect(visit)
     return render(
-        request, "outcomes/labs.html", {"form": form, "visit": visit, "participant": participant}
+        request,
+        "outcomes/labs.html",
+        {"form": form, "visit": visit, "participant": participant, "lock": lock},
     )
 
 

@@ -382,7 +382,7 @@ def test_the_pages_of_a_locked_casebook_offer_no_add_actions(
     assert f"/visits/{visit.pk}/labs/" not in visit_page
     assert f"/visits/{visit.pk}/6mwt/" not in visit_page
     labs = client.get(f"/participants/{pid}/visits/{visit.pk}/labs/").content.decode()
-    assert "is locked" in labs and 'type="submit"' not in labs
+    assert "is locked" in labs and ">Save</button>" not in labs
 
 
 def test_the_visit_page_of_an_unlocked_visit_offers_its_add_actions(client_for, coordinator, visit):
