@@ -21,7 +21,7 @@ class Lock:
 
     @property
     def by(self) -> str:
-        """Who locked (empty for a lock older than this record of it)."""
+        """Who locked (empty for a lock taken before the portal recorded who)."""
         return self.record.locked_by.printed_name if self.record.locked_by_id else ""
 
     @property
