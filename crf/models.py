@@ -278,6 +278,10 @@ class ClinicalRecord(models.Model):
     # The study permission needed to read this record and its history; identity data narrows it.
     view_perm = "view_data"
 
+    # True when audit_subject is made from the record's own id (a screening number): the id is
+    # then taken before the insert, so the creation event is filed under the right subject.
+    audit_subject_needs_pk = False
+
     # Fields that describe the record's bookkeeping rather than clinical content; the history
     # page shows them as who/when, not as changed values.
     BOOKKEEPING_FIELDS = (
@@ -544,3 +548,52 @@ class Signature(models.Model):
         return (
             f"{self.printed_name}, {self.get_meaning_display()}, {self.signed_at:%Y-%m-%d %H:%M %z}"
         )
+
+
+class AuditLink(models.Model):
+    """One audit event sealed into the hash chain (append-only; see crf/chain.py)."""
+
+    event_table = models.CharField(_("event table"), max_length=63)
+    event_id = models.BigIntegerField(_("event"))
+    event_sha256 = models.CharField(_("SHA-256 of the event"), max_length=64)
+    previous_sha256 = models.CharField(_("SHA-256 of the previous link"), max_length=64)
+    sha256 = models.CharField(_("SHA-256 of this link"), max_length=64)
+    sealed_at = models.DateTimeField(_("sealed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("audit chain link")
+        verbose_name_plural = _("audit chain links")
+        constraints = [
+            # An event is sealed once.
+            models.UniqueConstraint(fields=["event_table", "event_id"], name="audit_link_once")
+        ]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_table}:{self.event_id} {self.sha256[:12]}"
+
+
+class AuditDigest(models.Model):
+    """The head of the audit chain at the end of a day (append-only), also sent to admins."""
+
+    day = models.DateField(_("day"), unique=True)
+    last_link = models.ForeignKey(
+        AuditLink, on_delete=models.PROTECT, null=True, related_name="+",
+        verbose_name=_("last link"),
+    )  # fmt: skip
+    links = models.PositiveBigIntegerField(_("links in the chain"))
+    sha256 = models.CharField(_("SHA-256 of the chain's head"), max_length=64)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("audit digest")
+        verbose_name_plural = _("audit digests")
+        ordering = ["-day"]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.sha256[:12]}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,10 +45,22 @@ def record_create(*, record: ClinicalRecord, actor, submit: bool = True) -> Clin
     record.updated_by = actor
     record.status = RecordStatus.SUBMITTED if submit else RecordStatus.DRAFT
     record.full_clean()
+    if record.pk is None and record.audit_subject_needs_pk:
+        _allocate_pk(record)
     with audit_context(subject=record.audit_subject, **actor_context(actor)):
-        record.save()
+        record.save(force_insert=True)
     _after_save(record, changed=False)
     return record
+
+
+def _allocate_pk(record: ClinicalRecord) -> None:
+    """Take the row's id from its sequence before the insert, so its audit event can name it."""
+    meta = record._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s))", [meta.db_table, meta.pk.column]
+        )
+        record.pk = cursor.fetchone()[0]
 
 
 def _after_save(record: ClinicalRecord, *, changed: bool) -> None:
@@ -73,7 +85,9 @@ def record_update(
     """Save the changed fields of `record`, refusing a stale edit and a change without reason."""
     model = type(record)
     # Lock the row so two simultaneous saves are serialised and the second sees the new version.
-    current = model.objects.select_for_update().select_related("updated_by").get(pk=record.pk)
+    # No join: after waiting for the lock, PostgreSQL re-checks a joined row against the new
+    # version and would drop it (a new updated_by), losing the record instead of refusing.
+    current = model.objects.select_for_update().get(pk=record.pk)
     if current.version != expected_version:
         raise StaleRecordError(current.updated_by, current.updated_at, current.version)
     if current.is_locked:
@@ -106,7 +120,7 @@ def record_retire(
             {"reason": _("Say why the record is entered in error.")}, code="reason_required"
         )
     model = type(record)
-    current = model.objects.select_for_update().select_related("updated_by").get(pk=record.pk)
+    current = model.objects.select_for_update().get(pk=record.pk)  # no join: see record_update
     if current.version != expected_version:
         raise StaleRecordError(current.updated_by, current.updated_at, current.version)
     if current.is_retired:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable
 
 from django.contrib import messages
@@ -15,6 +14,7 @@ from accounts.roles import Perm
 from crf import locking, selectors, services
 from crf.forms import ClinicalRecordForm, RetireForm
 from crf.models import ClinicalRecord, Notification
+from crf.spreadsheet import SafeWriter
 
 
 class _Echo:
@@ -24,7 +24,7 @@ class _Echo:
 
 def csv_lines(rows: Iterable[list]):
     """The rows as CSV text, one line at a time, for a streamed download."""
-    writer = csv.writer(_Echo())
+    writer = SafeWriter(_Echo())
     for row in rows:
         yield writer.writerow(row)
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crf.schedule import ScheduleItem, next_due
+from crf.schedule import ItemState, Schedule, ScheduleItem
 from dosing import selectors as dosing_selectors
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Failure, Participant, StudyStatus
@@ -25,23 +25,27 @@ class ParticipantRow:
     participant: Participant
     study_day: int | None
     next_item: ScheduleItem | None
-    schedule: list[ScheduleItem]
+    last_visit: ScheduleItem | None
+    schedule: Schedule
 
 
 def participant_rows(today: dt.date) -> list[ParticipantRow]:
-    """The participant list: one query whatever the number of participants."""
+    """The participant list: a fixed number of queries whatever the number of participants."""
+    participants = list(dosing_selectors.with_dose_facts(enrollment_selectors.participants()))
+    schedules = outcomes_selectors.schedules(participants, today)
     rows = []
-    doses = dosing_selectors.doses_by_participant()
-    for participant in enrollment_selectors.participants():
-        schedule = participant.schedule(
-            done=dosing_selectors.done_mapping(doses.get(participant.pk, {}))
-        )
-        active = participant.is_active
+    for participant in participants:
+        schedule = schedules[participant.pk]
         rows.append(
             ParticipantRow(
                 participant=participant,
-                study_day=participant.study_day_on(today) if active else None,
-                next_item=next_due(schedule, today) if active else None,
+                # Shown while the participant is followed (on study, or withdrawn from dosing
+                # with follow-up permitted).
+                study_day=participant.study_day_on(today)
+                if participant.expected_until is None
+                else None,
+                next_item=schedule.next_due(),
+                last_visit=schedule.last_visit(),
                 schedule=schedule,
             )
         )
@@ -102,27 +106,30 @@ def consort(today: dt.date, cutoff: dt.datetime | None = None) -> Consort:
     participants = enrollment_selectors.participants()
     if cutoff is not None:
         participants = participants.filter(created_at__lte=cutoff)
-    participants = list(participants)
+    participants = list(dosing_selectors.with_dose_facts(participants))
     result.enrolled = len(participants)
     result.dosed = sum(1 for p in participants if p.first_dose_date)
-    compliance = dosing_selectors.compliance_by_participant(today, participants)
-    result.all_doses = sum(1 for c in compliance.values() if c.given == protocol.DOSING_DAYS)
+    result.all_doses = sum(
+        1
+        for p in participants
+        if sum(fact.given for fact in dosing_selectors.dose_facts(p).values())
+        == protocol.DOSING_DAYS
+    )
     statuses = Counter(p.study_status for p in participants)
     result.withdrawn = statuses[StudyStatus.WITHDRAWN]
     result.lost = statuses[StudyStatus.LOST]
     result.died = statuses[StudyStatus.DIED]
     result.completed = statuses[StudyStatus.COMPLETED]
     result.on_study = statuses[StudyStatus.ON_STUDY]
-    schedules = {p.pk: {item.code: item for item in p.schedule()} for p in participants}
+    schedules = outcomes_selectors.schedules(participants, today)
     labels = {visit.code: gettext_lazy(visit.label) for visit in protocol.VISITS}
     for code in REACHED_VISITS:
         count, label = 0, labels[code]
         for p in participants:
             if not p.first_dose_date:
                 continue
-            item = schedules[p.pk][code]
-            exit_record = getattr(p, "exit", None)
-            left = exit_record.exit_date if exit_record and not exit_record.is_retired else None
+            item = schedules[p.pk].get(code)
+            left = p.exit_date
             if item.target <= today and (left is None or left >= item.target):
                 count += 1
         result.reached.append((label, count))
@@ -149,15 +156,31 @@ class Worklist:
 def worklist(today: dt.date, now: dt.datetime) -> Worklist:
     """What is due today, this week and overdue, across all participants (fixed queries)."""
     result = Worklist()
-    participants = [p for p in enrollment_selectors.participants() if p.is_active]
-    ids = [p.pk for p in participants]
-    visits = outcomes_selectors.visit_codes_by_participant(ids)
-    doses = dosing_selectors.doses_by_participant(ids)
+    # Everyone still followed: on study, or withdrawn from dosing with follow-up permitted.
+    participants = [p for p in enrollment_selectors.participants() if p.expected_until is None]
+    schedules = outcomes_selectors.schedules(participants, today)
     week_end = today + dt.timedelta(days=7)
     for participant in participants:
         pid = participant.participant_id
-        for item in participant.schedule():
-            if item.kind != "visit" or item.code in visits.get(participant.pk, set()):
+        for item in schedules[participant.pk]:
+            if item.kind == "dose":
+                if item.state == ItemState.MISSED:
+                    result.overdue.append(_dose_item(participant, item))
+                elif item.state == ItemState.DUE:
+                    result.today.append(_dose_item(participant, item))
+                continue
+            window = f"{item.earliest:%Y-%m-%d} / {item.latest:%Y-%m-%d}"
+            if item.state == ItemState.INCOMPLETE:
+                # Recorded, a form still missing: the casebook links to the visit's forms.
+                work = WorkItem(
+                    "visit",
+                    pid,
+                    item.label,
+                    item.latest,
+                    participant.get_absolute_url(),
+                    str(_("forms missing")),
+                )
+                (result.overdue if item.latest < today else result.today).append(work)
                 continue
             work = WorkItem(
                 "visit",
@@ -165,20 +188,14 @@ def worklist(today: dt.date, now: dt.datetime) -> Worklist:
                 item.label,
                 item.latest,
                 f"/participants/{pid}/visits/new/?code={item.code}",
-                f"{item.earliest:%Y-%m-%d} / {item.latest:%Y-%m-%d}",
+                window,
             )
-            if item.latest < today:
+            if item.state == ItemState.MISSED:
                 result.overdue.append(work)
-            elif item.earliest <= today:
+            elif item.state == ItemState.DUE:
                 result.today.append(work)
-            elif item.earliest <= week_end:
+            elif item.state == ItemState.SCHEDULED and item.earliest <= week_end:
                 result.week.append(work)
-        participant_doses = doses.get(participant.pk, {})
-        for day in dosing_selectors.compliance_for(participant, participant_doses, today).missed:
-            result.overdue.append(_dose_item(participant, day))
-        day = participant.study_day_on(today)
-        if 1 <= day <= protocol.DOSING_DAYS and day not in participant_doses:
-            result.today.append(_dose_item(participant, day))
     for ae in safety_selectors.adverse_events().filter(serious=True):
         for clock in safety_clocks.clocks(ae, list(ae.reports.all())):
             if clock.reported_at is not None:
@@ -202,12 +219,8 @@ def worklist(today: dt.date, now: dt.datetime) -> Worklist:
     return result
 
 
-def _dose_item(participant: Participant, day: int) -> WorkItem:
+def _dose_item(participant: Participant, item: ScheduleItem) -> WorkItem:
     pid = participant.participant_id
     return WorkItem(
-        "dose",
-        pid,
-        str(_("Dosing day %(day)s") % {"day": day}),
-        participant.anchor + dt.timedelta(days=day - 1),
-        f"/dosing/{pid}/new/?day={day}",
+        "dose", pid, item.label, item.target, f"/dosing/{pid}/new/?day={item.study_day}"
     )

@@ -60,18 +60,9 @@ def casebook(request, participant_id: str):
     screening = participant.screening
     doses = dosing_selectors.doses_by_participant([participant.pk]).get(participant.pk, {})
     visits = outcomes_selectors.visits_by_participant([participant.pk]).get(participant.pk, [])
-    schedule = participant.schedule(done=dosing_selectors.done_mapping(doses))
+    schedule = outcomes_selectors.schedule_of(participant, today, doses, visits)
     by_code = {visit.code: visit for visit in visits}
-    end = participant.expected_until
-    visit_rows = [
-        (
-            item,
-            by_code.get(item.code),
-            outcomes_selectors.visit_status(item, by_code.get(item.code), today, end),
-        )
-        for item in schedule
-        if item.kind == "visit"
-    ]
+    visit_rows = [(item, by_code.get(item.code)) for item in schedule.visits]
     endpoint_rows = outcomes_selectors.change_from_baseline(participant, visits)
     signature = monitoring.latest_signature(participant)
     study_exit = getattr(participant, "exit", None)
@@ -85,8 +76,7 @@ def casebook(request, participant_id: str):
             "identity": Identity.objects.filter(screening=screening).first() if can_enter else None,
             "study_exit": study_exit,
             "visit_rows": [
-                (item, visit, status, outcomes_selectors.VISIT_STATUS_LABELS[status])
-                for item, visit, status in visit_rows
+                (item, visit, item.state, item.state_label) for item, visit in visit_rows
             ],
             "unscheduled": [visit for visit in visits if visit.code == "unscheduled"],
             "endpoint_rows": endpoint_rows,
@@ -104,8 +94,10 @@ def casebook(request, participant_id: str):
                 for code, label, _unit in outcomes_selectors.ENDPOINTS
                 if outcomes_selectors.endpoint_series(endpoint_rows, code)
             ],
-            "dose_grid": dosing_selectors.dose_grid(participant, doses, today),
+            "dose_grid": dosing_selectors.dose_grid(schedule, doses),
+            "schedule": schedule,
             "compliance": dosing_selectors.compliance_for(participant, doses, today),
+            "medical_history": list(enrollment_selectors.medical_history(participant)),
             "adverse_events": list(
                 safety_selectors.adverse_events().filter(participant=participant)
             ),

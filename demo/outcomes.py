@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from crf.services import record_create
 from enrollment.models import Participant
+from outcomes import selectors
 from outcomes.models import (
     ConMed,
     HrctScore,
@@ -45,7 +46,8 @@ COURSES = {
     },
     "MDA5-003": {"baseline": 0, "day14": -0.6},
     "MDA5-004": {"baseline": 0, "day14": 0.2, "day28": 0.45, "safety30": 0.55, "month3": 0.7},
-    "MDA5-005": {"baseline": 0, "day14": 0.15},
+    # Withdrawn from dosing on day 11, followed up as planned (safety follow-up from day 9).
+    "MDA5-005": {"baseline": 0, "day14": 0.15, "day28": 0.3, "safety30": 0.35},
     "MDA5-006": {"baseline": 0, "day14": 0.25},
     "MDA5-007": {"baseline": 0},
     "MDA5-008": {"baseline": 0},
@@ -79,11 +81,12 @@ def demo_outcomes_load() -> None:
     users = get_user_model().objects
     coordinator = users.get(username="coordinator")
     today = timezone.localdate()
-    for participant in Participant.objects.all():
+    participants = list(Participant.objects.select_related("exit"))
+    schedules = selectors.schedules(participants, today)
+    for participant in participants:
         course = COURSES.get(participant.participant_id, {})
-        schedule = {item.code: item for item in participant.schedule()}
         for code, f in course.items():
-            item = schedule[code]
+            item = schedules[participant.pk].get(code)
             if item.target > today:
                 continue
             visit = visit_save(

@@ -93,7 +93,7 @@ DEMO_EVENTS = [
         2,
         {
             "verbatim_term": "Cough paroxysm during nebulization",
-            "action_taken": "interrupted",
+            "action_taken": "withdrawn",
             "outcome": "recovered",
             "end": 10,
         },

@@ -17,7 +17,7 @@ from demo.safety import demo_safety_load
 from dosing.models import DoseRecord
 from dosing.services import dose_record
 from enrollment import services
-from enrollment.models import Consent, Identity, Screening, StudyExit
+from enrollment.models import Consent, Identity, MedicalHistory, Screening, StudyExit
 from trialportal import protocol
 
 
@@ -75,9 +75,10 @@ DEMO_PEOPLE = [
         {"mda5_titre": "1+", "pf_ratio_latest": 231},
         exit={
             "kind": "withdrawn",
-            "days_after_first_dose": 15,
+            # Dosing stopped early: the safety follow-up counts from the last dose, day 9.
+            "days_after_first_dose": 10,
             "decided_by": "participant",
-            "reason": "Moved to another province for family reasons",
+            "reason": "Declined further nebulization after the cough paroxysms of days 9 and 10",
             "followup_permitted": True,
         },
         doses={
@@ -230,6 +231,7 @@ def demo_trial_load() -> bool:
             expected_version=participant.version,
             reason="First dose given as planned.",
         )
+        _load_medical_history(participant, coordinator, index)
         _load_doses(person, participant, coordinator, today, index)
         if person.exit:
             details = dict(person.exit)
@@ -245,6 +247,33 @@ def demo_trial_load() -> bool:
     demo_safety_load()
     demo_outcomes_load()
     return True
+
+
+# Conditions before the first dose: (term, start, end or "" while ongoing); partial dates as taken.
+MEDICAL_HISTORY = (
+    ("Type 2 diabetes mellitus", "2016", ""),
+    ("Hypertension", "2019-03", ""),
+    ("Pulmonary tuberculosis, treated", "2008", "2009-02"),
+    ("Gastro-oesophageal reflux disease", "2021-06-12", ""),
+    ("Herpes zoster", "2022-09", "2022-10"),
+    ("Raynaud phenomenon", "2024-11", ""),
+)
+
+
+def _load_medical_history(participant, actor, index: int) -> None:
+    for term, start, end in (MEDICAL_HISTORY[index % 6], MEDICAL_HISTORY[(index + 3) % 6])[
+        : 1 + index % 2
+    ]:
+        services.medical_history_save(
+            history=MedicalHistory(
+                participant=participant,
+                term=term,
+                start_date=start,
+                ongoing=not end,
+                end_date=end,
+            ),
+            actor=actor,
+        )
 
 
 POST_MEASURES = (

@@ -6,9 +6,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import JSONObject
 from django.utils.translation import gettext_lazy as _
 
-from crf.schedule import date_of_study_day
+from crf.schedule import DoseFact, ItemState, Schedule, date_of_study_day, item_state
 from dosing.models import DoseRecord, Given
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Participant
@@ -26,17 +29,31 @@ def doses_by_participant(participant_ids=None) -> dict[int, dict[int, DoseRecord
     return result
 
 
-def done_mapping(doses: dict[int, DoseRecord]) -> dict[str, dt.date]:
-    """Schedule codes of the dosing days that have a record (given or not)."""
-    return {f"dose-{day}": dose.dose_date for day, dose in doses.items()}
+def with_dose_facts(participants: QuerySet[Participant]) -> QuerySet[Participant]:
+    """Add each participant's current dose records as `dose_facts` (study day, date, given), in
+    the same query: for the lists, whose query count is fixed."""
+    return participants.annotate(
+        dose_facts=ArrayAgg(
+            JSONObject(day="doses__study_day", date="doses__dose_date", given="doses__given"),
+            filter=Q(doses__isnull=False, doses__retired_at__isnull=True),
+            default=Value([]),
+        )
+    )
 
 
-def _last_dosing_date(participant: Participant, today: dt.date) -> dt.date:
-    """The last day doses are due: today, or the day the participant left the study."""
-    study_exit = getattr(participant, "exit", None)
-    if study_exit is not None and not study_exit.is_retired:
-        return min(today, study_exit.exit_date)
-    return today
+def dose_facts(participant: Participant) -> dict[int, DoseFact]:
+    """The DoseFact of each study day from a participant read through with_dose_facts."""
+    return {
+        row["day"]: DoseFact(
+            dt.date.fromisoformat(row["date"]), row["given"] in (Given.YES, Given.PARTIAL)
+        )
+        for row in participant.dose_facts
+    }
+
+
+def last_dose_given(doses: dict[int, DoseRecord]) -> dt.date | None:
+    """The date of the last dose given in full or in part, if any."""
+    return max((dose.dose_date for dose in doses.values() if dose.counts_as_given), default=None)
 
 
 @dataclass
@@ -71,12 +88,15 @@ def compliance_for(
 ) -> Compliance:
     """Doses given / doses due to date; a day is due once it has passed (or is recorded)."""
     result = Compliance()
-    last = _last_dosing_date(participant, today)
     for day in range(1, protocol.DOSING_DAYS + 1):
         on = date_of_study_day(participant.anchor, day)
         dose = doses.get(day)
         if dose is None:
-            if on < last:
+            # The schedule's rule: due once its day has passed, unless the participant had left.
+            state = item_state(
+                earliest=on, latest=on, today=today, expected_until=participant.exit_date
+            )
+            if state == ItemState.MISSED:
                 result.due += 1
                 result.missed.append(day)
             continue
@@ -99,12 +119,16 @@ def compliance_for(
 
 
 def compliance_by_participant(
-    today: dt.date, participants: list[Participant] | None = None
+    today: dt.date,
+    participants: list[Participant] | None = None,
+    *,
+    doses: dict[int, dict[int, DoseRecord]] | None = None,
 ) -> dict[int, Compliance]:
-    """Compliance of every participant (or of those given): two queries, one if given."""
+    """Compliance of every participant (or of those given): two queries, fewer if given."""
     if participants is None:
         participants = list(enrollment_selectors.participants())
-    doses = doses_by_participant([p.pk for p in participants])
+    if doses is None:
+        doses = doses_by_participant([p.pk for p in participants])
     return {p.pk: compliance_for(p, doses.get(p.pk, {}), today) for p in participants}
 
 
@@ -152,29 +176,31 @@ CELL_LABELS = {
     "missed": _("missed: no record"),
     "due": _("due today"),
     "upcoming": _("upcoming"),
+    "not_expected": _("not expected"),
+}
+# The cell of a day without a record shows its schedule state.
+CELL_STATE = {
+    ItemState.SCHEDULED: "upcoming",
+    ItemState.DUE: "due",
+    ItemState.MISSED: "missed",
+    ItemState.NOT_EXPECTED: "not_expected",
 }
 
 
-def dose_grid(
-    participant: Participant, doses: dict[int, DoseRecord], today: dt.date
-) -> list[DoseCell]:
-    """The 14 dosing days of a participant with their state."""
+def dose_grid(schedule: Schedule, doses: dict[int, DoseRecord]) -> list[DoseCell]:
+    """The dosing days of a participant's schedule with their state."""
     cells = []
-    last = _last_dosing_date(participant, today)
-    for day in range(1, protocol.DOSING_DAYS + 1):
-        on = date_of_study_day(participant.anchor, day)
-        dose = doses.get(day)
-        if dose is not None:
-            state = dose.given
-        elif on > last:
-            state = "upcoming"
-        elif on == today:
-            state = "due"
-        else:
-            state = "missed"
+    for item in schedule.doses:
+        dose = doses.get(item.study_day)
+        state = dose.given if dose is not None else CELL_STATE[item.state]
         cells.append(
             DoseCell(
-                day, on, state, str(CELL_LABELS[state]), dose, bool(dose and dose.inhalation_events)
+                item.study_day,
+                item.target,
+                state,
+                str(CELL_LABELS[state]),
+                dose,
+                bool(dose and dose.inhalation_events),
             )
         )
     return cells

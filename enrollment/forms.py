@@ -15,12 +15,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.roles import Perm
 from crf.forms import ClinicalRecordForm, DateInput, DateTimeInput, date_widgets, yes_no_widgets
 from enrollment.eligibility import age_in_range
+from enrollment.medical_history import history_errors
 from enrollment.models import (
     Consent,
     ExitKind,
     Identity,
     Mda5Result,
     Mda5Titre,
+    MedicalHistory,
     Participant,
     PregnancyTest,
     ProtocolDeviation,
@@ -531,3 +533,36 @@ class DeviationForm(ClinicalRecordForm):
         if value > timezone.localdate():
             raise ValidationError(_("This date is in the future."), code="future")
         return value
+
+
+class MedicalHistoryForm(ClinicalRecordForm):
+    """One condition present before the first dose; the participant is set by the view."""
+
+    class Meta:
+        model = MedicalHistory
+        fields = ["term", "meddra_code", "start_date", "ongoing", "end_date"]
+        widgets = {"ongoing": forms.RadioSelect(attrs={"class": "form-check-inline"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            _row("term", "meddra_code"),
+            _row("start_date", "ongoing", "end_date"),
+            *self.tail_fields,
+        )
+
+    def clean(self):
+        data = super().clean()
+        errors = history_errors(
+            start_date=data.get("start_date") or "",
+            ongoing=data.get("ongoing"),
+            end_date=data.get("end_date") or "",
+            first_dose=self.instance.participant.anchor,
+            today=timezone.localdate(),
+        )
+        for name, error in errors.items():
+            if name not in self.errors:
+                self.add_error(name, error)
+        return data

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Left, Length
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crf.choices import YES_NO
 from crf.models import ClinicalRecord, audited
-from crf.schedule import build_schedule, study_day
+from crf.partial_dates import PartialDateField
+from crf.schedule import Schedule, ScheduleFacts, build_schedule, study_day
 from trialportal import protocol
 
 
@@ -195,6 +198,9 @@ class Screening(ClinicalRecord):
         editable=False,
         verbose_name=_("screen-failure reasons"),
     )
+
+    # The screening number is made from the id (SCR-0001).
+    audit_subject_needs_pk = True
 
     class Meta:
         verbose_name = _("screening")
@@ -387,12 +393,93 @@ class Participant(ClinicalRecord):
     def study_day_on(self, on: dt.date) -> int:
         return study_day(self.anchor, on)
 
-    def schedule(self, done=None):
+    @property
+    def exit_date(self) -> dt.date | None:
+        """The day the participant left the study, whatever the way (no dose after it)."""
+        exit_record = getattr(self, "exit", None)
+        if exit_record is None or exit_record.is_retired:
+            return None
+        return exit_record.exit_date
+
+    def schedule(self, *, today: dt.date, doses: Mapping, visits: Mapping) -> Schedule:
+        """The schedule with every item's state: `doses` by study day and `visits` by code hold
+        the DoseFact and VisitFact of every current record (outcomes.selectors.schedules)."""
         return build_schedule(
-            first_dose=self.anchor,
+            ScheduleFacts(
+                first_dose=self.anchor,
+                doses=doses,
+                visits=visits,
+                exit_date=self.exit_date,
+                visits_end=self.expected_until,
+            ),
+            today=today,
             dosing_days=protocol.DOSING_DAYS,
             visits=protocol.VISITS,
-            done=done,
+        )
+
+
+@audited
+class MedicalHistory(ClinicalRecord):
+    """A condition the participant had before the first dose (CDASH MH); several per participant.
+
+    A condition that begins on or after the first dose is an adverse event instead.
+    """
+
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.PROTECT,
+        related_name="medical_history",
+        verbose_name=_("participant"),
+    )
+    term = models.CharField(
+        _("condition"),
+        max_length=200,
+        help_text=_("As the source names it, e.g. type 2 diabetes mellitus."),
+    )
+    meddra_code = models.CharField(
+        _("MedDRA code"),
+        max_length=8,
+        blank=True,
+        validators=[RegexValidator(r"^\d{8}$", _("A MedDRA code has 8 digits."), code="meddra")],
+        help_text=_("Lowest level term code, when coded; leave empty otherwise."),
+    )
+    start_date = PartialDateField(
+        _("start date"),
+        help_text=_("YYYY-MM-DD, or YYYY-MM or YYYY when the day or month is not known."),
+    )
+    ongoing = models.BooleanField(
+        _("ongoing"), choices=YES_NO, help_text=_("Still present when the history was taken.")
+    )
+    end_date = PartialDateField(
+        _("end date"),
+        blank=True,
+        help_text=_("When the condition resolved; YYYY-MM or YYYY if that is all that is known."),
+    )
+
+    class Meta:
+        verbose_name = _("medical history")
+        verbose_name_plural = _("medical history")
+        ordering = ["participant", "start_date", "pk"]
+        constraints = [
+            # An ongoing condition has no end date; a resolved one has one (CDASH MHONGO, MHENDTC).
+            models.CheckConstraint(
+                condition=Q(ongoing=True, end_date="") | (Q(ongoing=False) & ~Q(end_date="")),
+                name="medical_history_end_iff_resolved",
+            ),
+            # The end does not precede the start, compared at the end date's precision.
+            models.CheckConstraint(
+                condition=Q(end_date="") | Q(end_date__gte=Left("start_date", Length("end_date"))),
+                name="medical_history_end_not_before_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant.participant_id}: {self.term}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "enrollment:medical_history_edit",
+            kwargs={"participant_id": self.participant.participant_id, "pk": self.pk},
         )
 
 

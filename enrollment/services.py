@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crf.services import record_create, record_update
-from enrollment import eligibility
-from enrollment.models import Consent, Participant, Screening, StudyExit
+from enrollment import eligibility, medical_history
+from enrollment.models import Consent, MedicalHistory, Participant, Screening, StudyExit
 from trialportal import protocol
 
 # Serialises participant-ID allocation: two enrollments at the same moment wait for each other, so
@@ -136,6 +136,28 @@ def study_exit_save(
         return record_create(record=study_exit, actor=actor)
     return record_update(
         record=study_exit, actor=actor, expected_version=expected_version, reason=reason
+    )
+
+
+@transaction.atomic
+def medical_history_save(
+    *, history: MedicalHistory, actor, expected_version: int | None = None, reason: str = ""
+) -> MedicalHistory:
+    """Record (or correct) a condition present before the first dose."""
+    participant = Participant.objects.get(pk=history.participant_id)
+    errors = medical_history.history_errors(
+        start_date=history.start_date,
+        ongoing=history.ongoing,
+        end_date=history.end_date,
+        first_dose=participant.anchor,
+        today=timezone.localdate(),
+    )
+    if errors:
+        raise ValidationError(errors)
+    if history.pk is None:
+        return record_create(record=history, actor=actor)
+    return record_update(
+        record=history, actor=actor, expected_version=expected_version, reason=reason
     )
 
 

@@ -27,5 +27,20 @@ urlpatterns = [
     path(
         "participants/<str:participant_id>/edit/", views.participant_edit, name="participant_edit"
     ),
+    path(
+        "participants/<str:participant_id>/medical-history/",
+        views.medical_history_list,
+        name="medical_history",
+    ),
+    path(
+        "participants/<str:participant_id>/medical-history/new/",
+        views.medical_history_edit,
+        name="medical_history_new",
+    ),
+    path(
+        "participants/<str:participant_id>/medical-history/<int:pk>/",
+        views.medical_history_edit,
+        name="medical_history_edit",
+    ),
     path("participants/<str:participant_id>/exit/", views.study_exit_edit, name="study_exit_edit"),
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,11 +18,19 @@ from enrollment.forms import (
     DeviationForm,
     EnrollForm,
     IdentityForm,
+    MedicalHistoryForm,
     ParticipantForm,
     ScreeningForm,
     StudyExitForm,
 )
-from enrollment.models import Consent, Identity, ProtocolDeviation, Screening, StudyExit
+from enrollment.models import (
+    Consent,
+    Identity,
+    MedicalHistory,
+    ProtocolDeviation,
+    Screening,
+    StudyExit,
+)
 
 # Answers a re-screen starts from; the dates and results of tests are asked afresh.
 RESCREEN_COPIED = (
@@ -286,3 +295,57 @@ def deviation_review(request, pk: int):
         services.deviation_review(deviation=deviation, actor=request.user)
         messages.success(request, _("Deviation reviewed."))
     return redirect("enrollment:deviations")
+
+
+def medical_history_list(request, participant_id: str):
+    participant = _participant(request, participant_id, Perm.VIEW_DATA)
+    return render(
+        request,
+        "enrollment/medical_history.html",
+        {
+            "participant": participant,
+            "conditions": selectors.medical_history(participant),
+            "retired": selectors.medical_history(participant, retired=True),
+            "can_enter": can(request.user, Perm.ENTER_DATA),
+        },
+    )
+
+
+def medical_history_edit(request, participant_id: str, pk: int | None = None):
+    participant = _participant(request, participant_id, Perm.ENTER_DATA)
+    history = (
+        get_object_or_404(MedicalHistory, pk=pk, participant=participant)
+        if pk
+        else MedicalHistory(participant=participant)
+    )
+    back = reverse("enrollment:medical_history", kwargs={"participant_id": participant_id})
+    form = MedicalHistoryForm(request.POST or None, instance=history)
+    if request.method != "POST" and history.pk is None:
+        # Opened from an adverse event whose onset precedes the first dose: start from it.
+        form.initial.update(
+            {
+                "term": request.GET.get("term", "")[:200],
+                "start_date": request.GET.get("start", "")[:12],
+            }
+        )
+    return edit_record(
+        request,
+        form=form,
+        save=lambda obj, **kw: services.medical_history_save(history=obj, **kw),
+        success_url=back,
+        context={
+            "title": _("Medical history of %(pid)s") % {"pid": participant.participant_id},
+            "intro": _(
+                "A condition the participant had before the first dose (%(date)s). One that "
+                "began on or after it is an adverse event."
+            )
+            % {"date": participant.anchor.isoformat()},
+            "back_url": back,
+            "back_label": _("Medical history"),
+            "retire_url": reverse(
+                "crf:retire", kwargs={"label": "enrollment.medicalhistory", "pk": history.pk}
+            )
+            if history.pk and history.is_editable
+            else "",
+        },
+    )

@@ -195,33 +195,33 @@ class Oxygenation(VisitCrf):
         return f"{self.visit}: {_('oxygenation')}"
 
     @property
-    def pf_ratio(self) -> int | None:
-        """PaO2 / FiO2 (mmHg)."""
+    def pf_ratio(self) -> float | None:
+        """PaO2 / FiO2 (mmHg), to one decimal as the blood-gas report gives it."""
         if self.pao2 is None or not self.fio2:
             return None
-        return round(self.pao2 / float(self.fio2))
+        return round(self.pao2 / float(self.fio2), 1)
 
     @property
     def berlin_band(self) -> str | None:
         return berlin_band(self.pf_ratio)
 
     @property
-    def sf_ratio(self) -> int | None:
-        """SpO2 / FiO2, only when SpO2 is at or below 97 %."""
+    def sf_ratio(self) -> float | None:
+        """SpO2 / FiO2 to one decimal, only when SpO2 is at or below 97 %."""
         if self.spo2 is None or not self.fio2 or self.spo2 > protocol.SF_MAX_SPO2:
             return None
-        return round(self.spo2 / float(self.fio2))
+        return round(self.spo2 / float(self.fio2), 1)
 
 
 BERLIN_LABELS = {
     "severe": _("severe (≤ 100)"),
-    "moderate": _("moderate (101-200)"),
-    "mild": _("mild (201-300)"),
+    "moderate": _("moderate (> 100 to 200)"),
+    "mild": _("mild (> 200 to 300)"),
     "normal": _("above 300"),
 }
 
 
-def berlin_band(pf: int | None) -> str | None:
+def berlin_band(pf: float | None) -> str | None:
     if pf is None:
         return None
     for upper, band in protocol.PF_BANDS:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.roles import Role
 from crf.notifications import active_users, notify
-from dosing import selectors as dosing_selectors
+from crf.schedule import ItemState
 from enrollment import selectors as enrollment_selectors
 from outcomes import selectors
 from trialportal import protocol
@@ -26,29 +26,15 @@ def reminder_scan(now: dt.datetime | None = None) -> int:
     today = timezone.localdate(now)
     coordinators = list(active_users(role=Role.COORDINATOR))
     pis = list(active_users(pi=True))
-    participants = [p for p in enrollment_selectors.participants() if p.is_active]
-    visits = selectors.visits_by_participant([p.pk for p in participants])
-    doses = dosing_selectors.doses_by_participant([p.pk for p in participants])
+    # Everyone still followed: on study, or withdrawn from dosing with follow-up permitted.
+    participants = [p for p in enrollment_selectors.participants() if p.expected_until is None]
+    schedules = selectors.schedules(participants, today)
     sent = 0
     for participant in participants:
         pid = participant.participant_id
-        done = {visit.code for visit in visits.get(participant.pk, [])}
         url = participant.get_absolute_url()
-        for item in participant.schedule():
-            if item.kind != "visit" or item.code in done:
-                continue
-            if item.earliest - dt.timedelta(days=DUE_SOON_DAYS) <= today <= item.latest:
-                sent += notify(
-                    key=f"visit-due:{pid}:{item.code}",
-                    kind="visit_due",
-                    subject=_("%(pid)s: %(visit)s due by %(date)s")
-                    % {"pid": pid, "visit": item.label, "date": item.latest},
-                    body=_("Window %(earliest)s to %(latest)s; target %(target)s.")
-                    % {"earliest": item.earliest, "latest": item.latest, "target": item.target},
-                    url=url,
-                    recipients=coordinators,
-                )
-            elif today > item.latest:
+        for item in schedules[participant.pk].visits:
+            if item.state == ItemState.MISSED:
                 sent += notify(
                     key=f"visit-overdue:{pid}:{item.code}",
                     kind="visit_overdue",
@@ -59,12 +45,22 @@ def reminder_scan(now: dt.datetime | None = None) -> int:
                     url=url,
                     recipients=coordinators + pis,
                 )
-        if participant.first_dose_date is None and participant.planned_first_dose > today:
-            continue
-        day = participant.study_day_on(today)
-        local_hour = timezone.localtime(now).hour
-        due_now = 1 <= day <= protocol.DOSING_DAYS and local_hour >= protocol.DOSE_REMINDER_HOUR
-        if due_now and day not in doses.get(participant.pk, {}):
+            elif item.state in (ItemState.SCHEDULED, ItemState.DUE) and (
+                item.earliest - dt.timedelta(days=DUE_SOON_DAYS) <= today
+            ):
+                sent += notify(
+                    key=f"visit-due:{pid}:{item.code}",
+                    kind="visit_due",
+                    subject=_("%(pid)s: %(visit)s due by %(date)s")
+                    % {"pid": pid, "visit": item.label, "date": item.latest},
+                    body=_("Window %(earliest)s to %(latest)s; target %(target)s.")
+                    % {"earliest": item.earliest, "latest": item.latest, "target": item.target},
+                    url=url,
+                    recipients=coordinators,
+                )
+        dose = next((i for i in schedules[participant.pk].doses if i.state == ItemState.DUE), None)
+        if dose is not None and timezone.localtime(now).hour >= protocol.DOSE_REMINDER_HOUR:
+            day = dose.study_day
             sent += notify(
                 key=f"dose-missing:{pid}:{day}",
                 kind="dose_missing",

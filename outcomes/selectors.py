@@ -6,10 +6,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils.translation import gettext_lazy as _
 
-from crf.schedule import ScheduleItem, study_day
+from crf.schedule import DoseFact, Schedule, VisitFact, study_day
+from dosing import selectors as dosing_selectors
+from dosing.models import DoseRecord
 from enrollment.models import Participant
 from outcomes.models import UNSCHEDULED, LabResult, Visit
 from trialportal import protocol
@@ -48,39 +50,125 @@ def visits_by_participant(participant_ids=None) -> dict[int, list[Visit]]:
     return result
 
 
-def visit_status(
-    item: ScheduleItem, visit: Visit | None, today: dt.date, end: dt.date | None = None
-) -> str:
-    """scheduled, due, done, out of window, missed, or not expected (PROTOCOL.md section 3)."""
-    if visit is not None:
-        return "done" if item.in_window(visit.visit_date) else "out_of_window"
-    if end is not None and item.earliest > end:
-        return "not_expected"
-    if today < item.earliest:
-        return "scheduled"
-    if today <= item.latest:
-        return "due"
-    return "missed"
-
-
-VISIT_STATUS_LABELS = {
-    "scheduled": _("scheduled"),
-    "due": _("due"),
-    "done": _("done"),
-    "out_of_window": _("done out of window"),
-    "missed": _("missed"),
-    "not_expected": _("not expected"),
-}
-
-
 def form_state(visit: Visit, form: str) -> bool | None:
     """Whether the visit has this CRF (None for forms kept as logs elsewhere)."""
     if form == "labs":
         return bool(list(visit.labs.all()))
     relation = FORM_RELATION.get(form, form)
     if relation in CRF_RELATIONS:
-        return getattr(visit, relation, None) is not None
+        record = getattr(visit, relation, None)
+        return record is not None and not record.is_retired
     return None
+
+
+def _relation(form: str) -> str:
+    return FORM_RELATION.get(form, form)
+
+
+# The forms recorded on the visit itself (the AE review, con-meds... are logs kept elsewhere).
+VISIT_FORMS = tuple(
+    form for form in FORM_LABELS if form == "labs" or _relation(form) in CRF_RELATIONS
+)
+
+
+def forms_recorded(visit: Visit) -> set[str]:
+    """The visit's forms that have a current record."""
+    return {form for form in VISIT_FORMS if form_state(visit, form)}
+
+
+def visit_complete(code: str, recorded: set[str]) -> bool:
+    """Whether every form the protocol lists for the visit, of those kept on it, is recorded."""
+    required = next((v.forms for v in protocol.VISITS if v.code == code), ())
+    return all(form in recorded for form in required if form in VISIT_FORMS)
+
+
+def visit_facts_by_participant(participant_ids) -> dict[int, dict[str, VisitFact]]:
+    """Each current scheduled visit's date and completeness, by participant pk: one query."""
+    relations = [_relation(form) for form in VISIT_FORMS if form != "labs"]
+    rows = (
+        Visit.objects.filter(participant_id__in=participant_ids, retired_at__isnull=True)
+        .exclude(code=UNSCHEDULED)
+        .annotate(
+            has_labs=Exists(LabResult.objects.filter(visit=OuterRef("pk"), retired_at__isnull=True))
+        )
+        .values(
+            "participant_id",
+            "code",
+            "visit_date",
+            "has_labs",
+            *(f"{rel}__{column}" for rel in relations for column in ("id", "retired_at")),
+        )
+    )
+    result: dict[int, dict[str, VisitFact]] = defaultdict(dict)
+    for row in rows:
+        recorded = {
+            form
+            for form in VISIT_FORMS
+            if (row["has_labs"] if form == "labs" else _current(row, _relation(form)))
+        }
+        result[row["participant_id"]][row["code"]] = VisitFact(
+            row["visit_date"], visit_complete(row["code"], recorded)
+        )
+    return result
+
+
+def _current(row: dict, relation: str) -> bool:
+    return row[f"{relation}__id"] is not None and row[f"{relation}__retired_at"] is None
+
+
+def _schedule(
+    participant: Participant,
+    today: dt.date,
+    doses: dict[int, DoseFact],
+    visits: dict[str, VisitFact],
+) -> Schedule:
+    return participant.schedule(today=today, doses=doses, visits=visits)
+
+
+def _dose_facts(doses: dict[int, DoseRecord]) -> dict[int, DoseFact]:
+    return {day: DoseFact(dose.dose_date, dose.counts_as_given) for day, dose in doses.items()}
+
+
+def schedule_of(
+    participant: Participant, today: dt.date, doses: dict[int, DoseRecord], visits: list[Visit]
+) -> Schedule:
+    """The participant's schedule from their current dose records and visits (no query)."""
+    facts = {
+        visit.code: VisitFact(visit.visit_date, visit_complete(visit.code, forms_recorded(visit)))
+        for visit in visits
+        if visit.code != UNSCHEDULED
+    }
+    return _schedule(participant, today, _dose_facts(doses), facts)
+
+
+def schedules(
+    participants: list[Participant],
+    today: dt.date,
+    *,
+    doses: dict[int, dict[int, DoseRecord]] | None = None,
+) -> dict[int, Schedule]:
+    """Every participant's schedule with its states, by participant pk: the one schedule truth
+    of the pages, reminders and reports.
+
+    One query for the visits, and one for the doses unless they are passed or the participants
+    were read through dosing.selectors.with_dose_facts; whatever the number of participants.
+    """
+    ids = [p.pk for p in participants]
+    annotated = all(hasattr(p, "dose_facts") for p in participants)
+    if doses is None and not annotated:
+        doses = dosing_selectors.doses_by_participant(ids)
+    visits = visit_facts_by_participant(ids)
+    return {
+        p.pk: _schedule(
+            p,
+            today,
+            _dose_facts(doses.get(p.pk, {}))
+            if doses is not None
+            else dosing_selectors.dose_facts(p),
+            visits.get(p.pk, {}),
+        )
+        for p in participants
+    }
 
 
 # --- Change from baseline -------------------------------------------------------------------------
@@ -157,14 +245,3 @@ def endpoint_series(rows: list[EndpointRow], code: str) -> list[tuple[int, float
         for row in rows
         if row.study_day is not None and row.values.get(code) is not None
     ]
-
-
-def visit_codes_by_participant(participant_ids) -> dict[int, set[str]]:
-    """The scheduled visits each participant has had: one light query."""
-    rows = Visit.objects.filter(
-        participant_id__in=participant_ids, retired_at__isnull=True
-    ).exclude(code=UNSCHEDULED)
-    result: dict[int, set[str]] = defaultdict(set)
-    for participant_id, code in rows.values_list("participant_id", "code"):
-        result[participant_id].add(code)
-    return result

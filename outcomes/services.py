@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crf.services import record_create, record_save
+from crf.services import record_create, record_retire, record_save, record_update
 from enrollment.models import DeviationCategory, DeviationSeverity, Participant, ProtocolDeviation
+from outcomes import selectors
 from outcomes.models import UNSCHEDULED, LabResult, Visit
 from trialportal import protocol
 
 
 def _schedule_item(participant: Participant, code: str):
-    return next((item for item in participant.schedule() if item.code == code), None)
+    """The visit's item in the participant's schedule, from everything recorded so far."""
+    schedule = selectors.schedules([participant], timezone.localdate())[participant.pk]
+    return schedule.get(code)
 
 
 @transaction.atomic
@@ -45,39 +50,85 @@ def visit_save(
         raise ValidationError(
             {"code": _("This visit is recorded already.")}, code="duplicate_visit"
         ) from exc
-    item = _schedule_item(participant, visit.code) if visit.code != UNSCHEDULED else None
-    if item is not None and not item.in_window(visit.visit_date):
-        deviation_for_visit_window(visit=visit, item=item, actor=actor)
+    if visit.code != UNSCHEDULED:
+        visit_window_deviation_update(
+            visit=visit, item=_schedule_item(participant, visit.code), actor=actor, reason=reason
+        )
     return visit
 
 
-def deviation_for_visit_window(*, visit: Visit, item, actor) -> ProtocolDeviation | None:
-    """Record, once, the deviation of a visit done outside its window (PROTOCOL.md section 3)."""
+def _deviation_description(visit: Visit, item) -> str:
+    return _(
+        "%(visit)s done on %(date)s, %(days)+d days from its target %(target)s; "
+        "window %(earliest)s to %(latest)s."
+    ) % {
+        "visit": item.label,
+        "date": visit.visit_date,
+        "days": (visit.visit_date - item.target).days,
+        "target": item.target,
+        "earliest": item.earliest,
+        "latest": item.latest,
+    }
+
+
+def visit_window_deviation_update(
+    *, visit: Visit, item, actor, reason: str = ""
+) -> ProtocolDeviation | None:
+    """Keep the automatic deviation of a visit in step with its date (PROTOCOL.md section 3).
+
+    Out of window: record it, or bring the open one up to the new date (its review, which was of
+    the old date, is cleared). Back in the window: close the open one, with the reason. Both
+    changes are audited like any other; a save that leaves the date alone changes nothing.
+    """
     key = f"visit-window:{visit.pk}"
-    if ProtocolDeviation.objects.filter(source_key=key).exists():
-        return None
-    days = (visit.visit_date - item.target).days
-    return record_create(
-        record=ProtocolDeviation(
-            participant=visit.participant,
-            category=DeviationCategory.VISIT_WINDOW,
-            severity=DeviationSeverity.MINOR,
-            occurred_on=visit.visit_date,
-            description=_(
-                "%(visit)s done on %(date)s, %(days)+d days from its target %(target)s; "
-                "window %(earliest)s to %(latest)s."
+    mine = Q(source_key=key) | Q(source_key__startswith=f"{key}:")
+    current = ProtocolDeviation.objects.filter(mine, retired_at__isnull=True).first()
+    if item.in_window(visit.visit_date):
+        if current is None:
+            return None
+        return record_retire(
+            record=current,
+            actor=actor,
+            expected_version=current.version,
+            reason=_(
+                "Visit date changed to %(date)s, inside its window (%(earliest)s to %(latest)s)."
             )
-            % {
-                "visit": item.label,
-                "date": visit.visit_date,
-                "days": days,
-                "target": item.target,
-                "earliest": item.earliest,
-                "latest": item.latest,
-            },
-            source_key=key,
-        ),
+            % {"date": visit.visit_date, "earliest": item.earliest, "latest": item.latest},
+        )
+    description = _deviation_description(visit, item)
+    if current is None:
+        if ProtocolDeviation.objects.filter(mine).exists():
+            key = f"{key}:{visit.version}"  # the earlier one was closed: a new deviation
+        return record_create(
+            record=ProtocolDeviation(
+                participant=visit.participant,
+                category=DeviationCategory.VISIT_WINDOW,
+                severity=DeviationSeverity.MINOR,
+                occurred_on=visit.visit_date,
+                description=description,
+                source_key=key,
+            ),
+            actor=actor,
+        )
+    if current.occurred_on == visit.visit_date and current.description == description:
+        return current
+    previous = current.occurred_on
+    current.occurred_on = visit.visit_date
+    current.description = description
+    current.reviewed_by = None
+    current.reviewed_at = None
+    if previous != visit.visit_date:
+        change = _("Visit date changed from %(old)s to %(new)s.") % {
+            "old": previous,
+            "new": visit.visit_date,
+        }
+    else:
+        change = _("The visit's target moved to %(target)s.") % {"target": item.target}
+    return record_update(
+        record=current,
         actor=actor,
+        expected_version=current.version,
+        reason=f"{change} {reason}".strip(),
     )
 
 

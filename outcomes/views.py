@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.access import can, require
 from accounts.roles import Perm
 from crf import locking, monitoring
+from crf.schedule import ITEM_STATE_LABELS, ItemState
 from crf.services import StaleRecordError, record_save
 from crf.views import edit_record
 from enrollment import selectors as enrollment_selectors
@@ -99,8 +100,8 @@ def visit_detail(request, participant_id: str, pk: int):
     participant = _participant(request, participant_id, Perm.VIEW_DATA)
     visit = _visit(participant, pk)
     today = timezone.localdate()
-    item = next((i for i in participant.schedule() if i.code == visit.code), None)
-    status = selectors.visit_status(item, visit, today) if item else "done"
+    item = selectors.schedules([participant], today)[participant.pk].get(visit.code)
+    status = item.state if item else "done"
     forms = [
         (code, selectors.FORM_LABELS.get(code, code), selectors.form_state(visit, code))
         for code in visit.required_forms
@@ -117,7 +118,7 @@ def visit_detail(request, participant_id: str, pk: int):
             "visit": visit,
             "item": item,
             "status": status,
-            "status_label": selectors.VISIT_STATUS_LABELS[status],
+            "status_label": item.state_label if item else ITEM_STATE_LABELS[ItemState.DONE],
             "forms": forms,
             "extra_forms": [(code, selectors.FORM_LABELS[code]) for code in extra],
             "oxygenation": oxygenation,

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from crf import monitoring
 from crf.models import DataQuery, QueryState, Signature
+from crf.schedule import ItemState
 from dashboards import selectors as dashboard_selectors
 from dosing import selectors as dosing_selectors
 from dosing.models import INHALATION_EVENTS
@@ -142,15 +143,14 @@ def dsmb_data(cutoff: dt.datetime) -> DsmbData:
                             str(outcomes_selectors.FORM_LABELS[form]),
                         )
                     )
-        done = {v.code for v in pvisits}
-        end = participant.expected_until
-        for item in participant.schedule():
-            if (
-                item.kind == "visit"
-                and item.code not in done
-                and item.latest < today
-                and (end is None or item.earliest <= end)
-            ):
+        schedule = outcomes_selectors.schedule_of(
+            participant,
+            today,
+            {day: d for day, d in doses.get(participant.pk, {}).items() if d.dose_date <= today},
+            pvisits,
+        )
+        for item in schedule.visits:
+            if item.state == ItemState.MISSED:
                 overdue.append((participant.participant_id, item.label, item.latest))
 
     baseline = _baseline_characteristics(participants, today, baseline_values)

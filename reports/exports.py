@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 import zipfile
@@ -18,7 +17,9 @@ from django.utils.module_loading import module_has_submodule
 from crf.editchecks import Range
 from crf.forms import ClinicalRecordForm
 from crf.models import ClinicalRecord
+from crf.partial_dates import PartialDateField
 from crf.selectors import clinical_models
+from crf.spreadsheet import SafeWriter
 from trialportal import protocol
 
 # CDISC names of the fields that have one (PROTOCOL.md section 8); others export by field name.
@@ -26,6 +27,13 @@ CDISC_NAMES = {
     "enrollment.Screening": {"date_of_birth": "BRTHDTC", "sex": "SEX"},
     "enrollment.Consent": {"consented_at": "RFICDTC"},
     "enrollment.Participant": {"first_dose_date": "RFXSTDTC", "participant_id": "SUBJID"},
+    "enrollment.MedicalHistory": {
+        "term": "MHTERM",
+        "meddra_code": "MHLLTCD",
+        "start_date": "MHSTDTC",
+        "ongoing": "MHONGO",
+        "end_date": "MHENDTC",
+    },
     "safety.AdverseEvent": {
         "number": "AESPID",
         "verbatim_term": "AETERM",
@@ -197,7 +205,7 @@ def csv_zip_stream() -> Iterator[bytes]:
                 f"{model._meta.label_lower.replace('.', '_')}.csv", mode="w", force_zip64=True
             ) as raw:
                 text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-                writer = csv.writer(text)
+                writer = SafeWriter(text)
                 for count, row in enumerate(csv_rows(model), start=1):
                     writer.writerow(row)
                     if count % 500 == 0:
@@ -208,7 +216,7 @@ def csv_zip_stream() -> Iterator[bytes]:
             yield sink.take()
         with archive.open("data_dictionary.csv", mode="w") as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-            writer = csv.writer(text)
+            writer = SafeWriter(text)
             for row in dictionary_rows():
                 writer.writerow(row)
             text.flush()
@@ -241,6 +249,7 @@ def item_range(item: Item) -> Range | None:
 
 
 DATA_TYPES = {
+    PartialDateField: "partialDate",
     models.DateField: "date",
     models.DateTimeField: "datetime",
     models.TimeField: "time",

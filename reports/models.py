@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -71,6 +72,15 @@ class Report(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("reports:list")
+
+    @property
+    def retry_attempt(self) -> int | None:
+        """The attempt a build after a lost one is on (its worker died, or it is not the first)."""
+        if self.state != ReportState.BUILDING:
+            return None
+        if self.lease_until is not None and self.lease_until < timezone.now():
+            return self.attempts + 1  # waiting for the sweeper to hand it to a live worker
+        return self.attempts if self.attempts > 1 else None
 
 
 class ReportDownload(models.Model):

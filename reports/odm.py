@@ -24,6 +24,7 @@ ODM_TYPES = {
     "integer": "integer",
     "float": "float",
     "date": "date",
+    "partialDate": "partialDate",
     "datetime": "datetime",
     "time": "time",
     "boolean": "boolean",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import threading
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 
@@ -14,7 +16,10 @@ from reports.dsmb_data import dsmb_data
 from reports.dsmb_pdf import DsmbReport
 from reports.models import Report, ReportDownload, ReportLanguage, ReportState
 
-LEASE = dt.timedelta(minutes=10)  # longer than any build; a crashed build is retried after it
+# A build holds a lease that it renews while it runs, so a build whose worker died is noticed
+# when the lease lapses (the sweeper runs every 30 s), however long builds take.
+LEASE = dt.timedelta(seconds=60)
+LEASE_RENEWAL = dt.timedelta(seconds=15)
 STALE_REQUEST = dt.timedelta(minutes=2)  # a request whose task was lost is re-queued after it
 
 
@@ -65,13 +70,37 @@ def report_render(report: Report) -> tuple[bytes, int]:
     )
 
 
+@contextlib.contextmanager
+def lease_kept(report_id: int):
+    """Renew the build's lease from a side thread for as long as the block runs."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        try:
+            while not stop.wait(LEASE_RENEWAL.total_seconds()):
+                Report.objects.filter(pk=report_id, state=ReportState.BUILDING).update(
+                    lease_until=timezone.now() + LEASE
+                )
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=renew, name=f"report-{report_id}-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def report_build(report_id: int) -> bool:
     """Build the report if this call wins the claim; return whether it built it."""
     if not report_claim(report_id):
         return False
     report = Report.objects.select_related("requested_by").get(pk=report_id)
     try:
-        pdf, pages = report_render(report)
+        with lease_kept(report_id):
+            pdf, pages = report_render(report)
     except Exception as exc:
         Report.objects.filter(pk=report_id, state=ReportState.BUILDING).update(
             state=ReportState.FAILED, error=f"{type(exc).__name__}: {exc}", lease_until=None

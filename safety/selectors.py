@@ -10,7 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from crf.schedule import date_of_study_day, study_day
-from dosing.selectors import doses_by_participant
+from dosing.selectors import doses_by_participant, last_dose_given
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Participant
 from safety.clocks import Clock, clocks
@@ -144,12 +144,12 @@ def dashboard(filters: Filters, now: dt.datetime | None = None) -> Dashboard:
     for participant in participants:
         if filters.participant and participant.participant_id != filters.participant:
             continue
-        given = [d for d in doses.get(participant.pk, {}).values() if d.counts_as_given]
-        last_dose = max((d.dose_date for d in given), default=None)
+        participant_doses = doses.get(participant.pk, {})
+        given = [d for d in participant_doses.values() if d.counts_as_given]
         row = ParticipantSafety(
             participant=participant,
             by_grade={grade: [0, 0] for grade in range(1, 6)},
-            window=endpoint_window(participant, last_dose),
+            window=endpoint_window(participant, last_dose_given(participant_doses)),
             dosing_days=sorted(d.study_day for d in given),
         )
         for ae in by_participant.get(participant.pk, []):

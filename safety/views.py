@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from accounts.access import can, require
@@ -118,6 +120,29 @@ def export_csv(request):
     return csv_download(rows(), f"adverse-events-{timezone.localtime():%Y%m%d-%H%M}.csv")
 
 
+def _medical_history_hint(form, participant) -> dict:
+    """A link to the medical-history form, shown when the onset falls before the first dose.
+
+    The link carries the term and onset typed here, so the condition need not be typed again.
+    """
+    url = reverse(
+        "enrollment:medical_history_new", kwargs={"participant_id": participant.participant_id}
+    )
+
+    def prefilled() -> str:
+        typed = {
+            "term": form.data.get(form.add_prefix("verbatim_term"), ""),
+            "start": form.data.get(form.add_prefix("onset_date"), ""),
+        }
+        return f"{url}?{urlencode({k: v for k, v in typed.items() if v})}"
+
+    # Both are called by the template after validation, so they see the form's errors and data.
+    return {
+        "onset_is_medical_history": lambda: form.has_error("onset_date", "before_first_dose"),
+        "medical_history_url": prefilled,
+    }
+
+
 def ae_new(request, participant_id: str):
     require(request, Perm.ENTER_DATA)
     participant = get_object_or_404(
@@ -147,6 +172,7 @@ def ae_new(request, participant_id: str):
             "title": _("Report an adverse event for %(pid)s") % {"pid": participant.participant_id},
             "back_url": participant.get_absolute_url(),
             "back_label": participant.participant_id,
+            **_medical_history_hint(form, participant),
         },
     )
 
@@ -159,7 +185,11 @@ def ae_edit(request, pk: int):
         form=form,
         save=lambda obj, **kw: services.adverse_event_report(ae=obj, **kw),
         success_url=lambda obj: obj.get_absolute_url(),
-        context={"title": str(ae), "back_url": ae.get_absolute_url()},
+        context={
+            "title": str(ae),
+            "back_url": ae.get_absolute_url(),
+            **_medical_history_hint(form, ae.participant),
+        },
     )
 
 

@@ -176,3 +176,45 @@ def make_visit(participant, actor, code: str, on=None, **fields):
     return visit_save(
         visit=Visit(participant=participant, code=code, visit_date=on, **fields), actor=actor
     )
+
+
+def make_dose(participant, actor, day: int, **fields):
+    """Record the nebulization of one study day (given in full unless told otherwise)."""
+    from dosing.models import DoseRecord
+    from dosing.services import dose_record
+    from trialportal import protocol
+
+    values = {
+        "participant": participant,
+        "study_day": day,
+        "dose_date": participant.anchor + dt.timedelta(days=day - 1),
+        "given": "yes",
+        "start_time": dt.time(9),
+        "end_time": dt.time(9, 20),
+        "dose_particles": protocol.DOSE_PARTICLES_DEFAULT,
+    }
+    values.update(fields)
+    return dose_record(dose=DoseRecord(**values), actor=actor)
+
+
+def complete_visit(visit, actor) -> None:
+    """Record every form the visit's protocol lists, with plausible values."""
+    from demo.outcomes import _crfs
+
+    _crfs(visit, 0.5, actor, 1)
+
+
+def make_exit(participant, actor, *, kind: str = "withdrawn", on: dt.date, **fields):
+    """Record how the participant left; a withdrawal stops follow-up unless told otherwise."""
+    from enrollment.models import StudyExit
+    from enrollment.services import study_exit_save
+
+    values = {"participant": participant, "kind": kind, "exit_date": on}
+    if kind == "withdrawn":
+        values.update(decided_by="participant", reason="declined", followup_permitted=False)
+    if kind == "died":
+        values["death_cause"] = "respiratory failure"
+    values.update(fields)
+    study_exit = study_exit_save(study_exit=StudyExit(**values), actor=actor)
+    participant.refresh_from_db()
+    return study_exit

@@ -116,3 +116,17 @@ def test_the_demo_trial_has_visits_with_improving_and_worsening_courses(settings
     assert any(change > 0 for change in courses.values()), "an improving course"
     assert any(change < 0 for change in courses.values()), "a worsening course"
     assert len(courses) >= 5
+
+
+def test_the_demo_trial_has_medical_history_with_partial_dates(settings):
+    from enrollment.models import MedicalHistory
+
+    settings.DEBUG = True
+    call_command("load_demo", stdout=io.StringIO())
+    rows = list(MedicalHistory.objects.select_related("participant"))
+    assert {row.participant_id for row in rows} == set(
+        Participant.objects.values_list("pk", flat=True)
+    )
+    assert any(len(row.start_date) == 4 for row in rows)
+    assert any(not row.ongoing and row.end_date for row in rows)
+    assert all(row.start_date < row.participant.first_dose_date.isoformat() for row in rows)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 
-SERVICES = {"postgres", "redis", "web", "worker", "beat"}
+SERVICES = {"postgres", "redis", "migrate", "web", "worker", "beat"}
 DJANGO_SERVICES = ("web", "worker", "beat")
 
 
@@ -61,7 +61,7 @@ def volume_targets(service: dict) -> dict[str, str]:
     return targets
 
 
-def test_compose_file_defines_the_five_services(services):
+def test_compose_file_defines_the_services(services):
     assert set(services) >= SERVICES, f"missing: {SERVICES - set(services)}"
 
 
@@ -108,12 +108,27 @@ def test_exactly_one_beat_runs(services):
     assert "-B" not in command_words(services["worker"])
 
 
-def test_web_migrates_then_starts_gunicorn(services):
+def test_migrations_run_as_the_owner_then_the_portal_role_is_granted(services):
+    words = command_words(services["migrate"])
+    assert words.index("migrate") < words.index("db_app_role")
+    env = environment(services["migrate"])
+    assert env["DATABASE_URL"].startswith("postgres://trialportal:${POSTGRES_PASSWORD")
+    assert env["APP_DB_USER"] == "trialportal_app"
+    assert services["migrate"]["restart"] == "no"
+
+
+def test_web_starts_gunicorn_after_the_migrations(services):
     words = command_words(services["web"])
-    assert "migrate" in words
-    assert "gunicorn" in words
-    assert words.index("migrate") < words.index("gunicorn")
+    assert words[0] == "gunicorn" and "migrate" not in words
     assert "trialportal.wsgi:application" in words
+    assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+@pytest.mark.parametrize("name", DJANGO_SERVICES)
+def test_the_portal_connects_as_its_own_role_not_the_owner(services, name):
+    env = environment(services[name])
+    assert env["DATABASE_URL"].startswith("postgres://trialportal_app:${APP_DB_PASSWORD:?")
+    assert "POSTGRES_PASSWORD" not in env["DATABASE_URL"]
 
 
 def test_web_publishes_port_8000(services):
@@ -138,7 +153,6 @@ def test_django_services_share_the_production_environment(services, name):
     env = environment(services[name])
     assert env["MEDIA_ROOT"] == "/app/media"
     assert env["REDIS_URL"] == "redis://redis:6379/0"
-    assert env["DATABASE_URL"].startswith("postgres://trialportal:")
     assert env["DATABASE_URL"].endswith("@postgres:5432/trialportal")
     # Secrets must come from the host and fail loudly when unset.
     assert ":?" in env["SECRET_KEY"]
@@ -156,7 +170,7 @@ def test_every_service_with_debug_in_its_environment_sets_it_off(services):
 def test_no_secret_is_hard_coded(services):
     for name, service in services.items():
         env = environment(service)
-        for key in ("SECRET_KEY", "POSTGRES_PASSWORD"):
+        for key in ("SECRET_KEY", "POSTGRES_PASSWORD", "APP_DB_PASSWORD"):
             if key in env:
                 assert str(env[key]).startswith("${"), f"{name}.{key} is hard-coded"
 

@@ -40,6 +40,9 @@ MANAGE = [sys.executable, str(ROOT / "manage.py")]
 
 PG_DATABASE = "trialportal"
 PG_SUPERUSER = "postgres"
+# The portal, its worker and beat connect as this role, which owns nothing (ops/dbroles.py);
+# migrations and the demo data run as the superuser that owns the tables.
+PG_APP_ROLE = "trialportal_app"
 # With TCP switched off the port only names the socket file (.s.PGSQL.5432), so it cannot clash
 # with the system PostgreSQL on 127.0.0.1:5432, whose socket lives in another directory.
 PG_PORT = 5432
@@ -284,10 +287,10 @@ class EmbeddedPostgres(EmbeddedService):
         """Return the directory that holds the server's socket file."""
         return short_socket_dir(self.pgdata, "pg")
 
-    def url_for(self, database: str) -> str:
+    def url_for(self, database: str, user: str = PG_SUPERUSER) -> str:
         """Return a URL for dj-database-url and libpq, with the socket directory as host."""
         host = quote(str(self.socket_dir), safe="")
-        return f"postgres://{PG_SUPERUSER}@{host}:{PG_PORT}/{database}"
+        return f"postgres://{user}@{host}:{PG_PORT}/{database}"
 
     @property
     def url(self) -> str:
@@ -656,6 +659,8 @@ def local_services(root: Path = ROOT) -> Iterator[None]:
             service = service_class(root)
             joined.append(service)
             os.environ[variable] = service.start()
+            if isinstance(service, EmbeddedPostgres):
+                os.environ["APP_DATABASE_URL"] = service.url_for(PG_DATABASE, PG_APP_ROLE)
             notes.append(service.describe())
         say("; ".join(notes))
         yield
@@ -752,11 +757,19 @@ def command_run(args: list[str]) -> int:
         say(f"run takes no arguments (got {' '.join(args)})")
         return 2
     with local_services():
-        for step in (["migrate", "--noinput"], ["load_demo"]):
+        # With the embedded PostgreSQL the portal runs as a role that owns nothing, as in
+        # production; a DATABASE_URL given from outside is used as it is for everything.
+        app_url = os.environ.pop("APP_DATABASE_URL", "")
+        steps = [["migrate", "--noinput"], ["load_demo"]]
+        if app_url:
+            steps.append(["db_app_role", "--role", PG_APP_ROLE])
+        for step in steps:
             status = run_foreground([*MANAGE, *step])
             if status != 0:
                 say(f"manage.py {' '.join(step)} failed with exit status {status}; stopping")
                 return status
+        if app_url:
+            os.environ["DATABASE_URL"] = app_url
         port = os.environ.get("PORT") or "8000"
         schedule = ROOT / "var" / "celerybeat-schedule"
         schedule.parent.mkdir(exist_ok=True)  # not made yet when both URLs were given

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ops.middleware.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -189,6 +191,12 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
+# Under HTTPS the cookies carry the __Host- prefix: the browser then accepts them only when Secure,
+# for the whole site (Path=/) and from this host alone (no Domain), so a sibling subdomain cannot
+# plant or overwrite them.
+if HTTPS:
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 # The preload directive only takes effect once the domain is submitted to the browsers' list.
@@ -197,6 +205,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 X_FRAME_OPTIONS = "DENY"
+# Browser features the portal never uses are switched off; passkeys (WebAuthn) stay on this origin.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), fullscreen=(self), "
+    "geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), "
+    "usb=(), publickey-credentials-create=(self), publickey-credentials-get=(self)"
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -293,8 +307,14 @@ CELERY_BEAT_SCHEDULE = {
     # Visits due soon or past their window, doses not recorded by the afternoon.
     "reminder-scan": {"task": "outcomes.tasks.reminder_scan", "schedule": 3600.0},
     # DSMB reports whose task was lost or whose worker died are queued again.
-    "report-sweep": {"task": "reports.tasks.sweep_reports", "schedule": 60.0},
+    "report-sweep": {"task": "reports.tasks.sweep_reports", "schedule": 30.0},
+    # Settled audit events are sealed into the hash chain; the day's head is recorded and sent.
+    "audit-seal": {"task": "crf.tasks.audit_seal", "schedule": 300.0},
+    "audit-digest": {"task": "crf.tasks.audit_digest", "schedule": crontab(hour=23, minute=55)},
 }
+# An audit event is sealed once nothing can add to its context any more: the request or task that
+# wrote it has ended. Longer than the hard task time limit.
+AUDIT_SEAL_SETTLE = timedelta(seconds=CELERY_TASK_TIME_LIMIT + 300)
 # /health/ reports unhealthy when the last worker heartbeat is older than this.
 HEARTBEAT_MAX_AGE = timedelta(minutes=3)
 

@@ -6,15 +6,26 @@ import datetime as dt
 
 import pytest
 
-from crf.schedule import ItemState, build_schedule, date_of_study_day, next_due, study_day
+from crf.schedule import (
+    DoseFact,
+    ItemState,
+    ScheduleFacts,
+    VisitFact,
+    build_schedule,
+    date_of_study_day,
+    study_day,
+)
 from trialportal import protocol
 
 FIRST = dt.date(2026, 3, 2)
 
 
-def schedule(first=FIRST, **kwargs):
+def schedule(first=FIRST, today=FIRST, **facts):
     items = build_schedule(
-        first_dose=first, dosing_days=protocol.DOSING_DAYS, visits=protocol.VISITS, **kwargs
+        ScheduleFacts(first_dose=first, **facts),
+        today=today,
+        dosing_days=protocol.DOSING_DAYS,
+        visits=protocol.VISITS,
     )
     return {item.code: item for item in items}, items
 
@@ -66,24 +77,74 @@ def test_a_later_first_dose_moves_every_target():
         assert after[code].target - item.target == dt.timedelta(days=3)
 
 
-def test_an_actual_last_dose_moves_the_safety_follow_up():
-    by_code, _ = schedule(last_dose=dt.date(2026, 3, 20))
+def given(*days, on=FIRST):
+    return {day: DoseFact(date_of_study_day(on, day), True) for day in days}
+
+
+def test_an_early_end_of_dosing_moves_the_safety_follow_up_to_the_last_dose_given():
+    stopped = {**given(1, 2, 3, 4, 5), 6: DoseFact(dt.date(2026, 3, 7), False)}
+    # While dosing could still go on, the follow-up stays at the planned last day.
+    by_code, _ = schedule(doses=stopped, today=dt.date(2026, 3, 10))
+    assert by_code["safety30"].target == dt.date(2026, 4, 14)
+    # Once day 14 has passed, or the participant left, it counts from the last dose given.
+    by_code, _ = schedule(doses=stopped, today=dt.date(2026, 3, 16))
+    assert by_code["safety30"].target == dt.date(2026, 4, 5)
+    by_code, _ = schedule(doses=stopped, today=dt.date(2026, 3, 10), exit_date=dt.date(2026, 3, 9))
+    assert by_code["safety30"].target == dt.date(2026, 4, 5)
+
+
+def test_a_last_dose_given_late_moves_the_safety_follow_up_later():
+    doses = {**given(*range(1, 14)), 14: DoseFact(dt.date(2026, 3, 20), True)}
+    by_code, _ = schedule(doses=doses, today=dt.date(2026, 3, 21))
     assert by_code["safety30"].target == dt.date(2026, 4, 19)
 
 
 def test_states_follow_the_window():
-    by_code, items = schedule(done={"dose-1": FIRST})
-    day14 = by_code["day14"]
-    assert day14.state(dt.date(2026, 3, 13)) == ItemState.UPCOMING
-    assert day14.state(dt.date(2026, 3, 16)) == ItemState.OPEN
-    assert day14.state(dt.date(2026, 3, 17)) == ItemState.PASSED
-    assert by_code["dose-1"].state(dt.date(2026, 3, 20)) == ItemState.DONE
-    assert next_due(items, dt.date(2026, 3, 16)).code == "day14"
-    assert next_due(items, dt.date(2026, 3, 2)).code == "baseline"
+    by_code, _ = schedule(doses=given(1), today=dt.date(2026, 3, 13))
+    assert by_code["day14"].state == ItemState.SCHEDULED
+    assert by_code["dose-1"].state == ItemState.DONE
+    assert by_code["dose-2"].state == ItemState.MISSED
+    assert schedule(today=dt.date(2026, 3, 16))[0]["day14"].state == ItemState.DUE
+    assert schedule(today=dt.date(2026, 3, 17))[0]["day14"].state == ItemState.MISSED
+    assert schedule(today=dt.date(2026, 3, 2))[0]["dose-1"].state == ItemState.DUE
 
 
-def test_nothing_is_expected_after_the_last_expected_day():
-    by_code, _ = schedule()
-    month3 = by_code["month3"]
-    assert month3.state(dt.date(2026, 6, 20), end=dt.date(2026, 4, 1)) == ItemState.NOT_EXPECTED
-    assert month3.state(dt.date(2026, 6, 20), end=None) == ItemState.PASSED
+def test_a_visit_is_done_when_every_form_is_recorded_in_its_window():
+    on = dt.date(2026, 3, 15)
+    done = schedule(visits={"day14": VisitFact(on, True)}, today=on)[0]["day14"]
+    assert done.state == ItemState.DONE and done.done_on == on
+    partial = schedule(visits={"day14": VisitFact(on, False)}, today=on)[0]["day14"]
+    assert partial.state == ItemState.INCOMPLETE
+    late = dt.date(2026, 3, 19)
+    moved = schedule(visits={"day14": VisitFact(late, True)}, today=late)[0]["day14"]
+    assert moved.state == ItemState.OUT_OF_WINDOW
+
+
+def test_next_due_skips_what_is_done_or_missed():
+    items = build_schedule(
+        ScheduleFacts(first_dose=FIRST, doses=given(*range(1, 15))),
+        today=dt.date(2026, 3, 16),
+        dosing_days=protocol.DOSING_DAYS,
+        visits=protocol.VISITS,
+    )
+    assert items.next_due().code == "day14"
+    assert schedule()[1].next_due().code == "baseline"
+
+
+def test_nothing_is_expected_once_the_participant_left():
+    # Left on 2026-03-28, inside the Day 28 window: that visit and every later one is not expected.
+    by_code, _ = schedule(
+        today=dt.date(2026, 6, 20),
+        exit_date=dt.date(2026, 3, 28),
+        visits_end=dt.date(2026, 3, 28),
+    )
+    assert by_code["day14"].state == ItemState.MISSED
+    for code in ("day28", "safety30", "month3"):
+        assert by_code[code].state == ItemState.NOT_EXPECTED
+    assert by_code["dose-14"].state == ItemState.MISSED
+    # Withdrawn from dosing with follow-up permitted: no dose, but the visits are expected.
+    by_code, _ = schedule(today=dt.date(2026, 3, 20), exit_date=dt.date(2026, 3, 10))
+    assert by_code["dose-8"].state == ItemState.MISSED  # the day before the withdrawal
+    assert by_code["dose-9"].state == ItemState.NOT_EXPECTED
+    assert by_code["day14"].state == ItemState.MISSED
+    assert by_code["day28"].state == ItemState.SCHEDULED

@@ -295,7 +295,10 @@ def test_compliance_counts_given_partial_not_given_and_missed_days(coordinator, 
         (2, "Intolerance"),
         (3, "Participant refused"),
     ]
-    states = [cell.state for cell in dose_grid(participant, doses, TODAY())]
+    from outcomes.selectors import schedule_of
+
+    schedule = schedule_of(participant, TODAY(), doses, [])
+    states = [cell.state for cell in dose_grid(schedule, doses)]
     assert states[:7] == ["yes", "partial", "no", "missed", "yes", "due", "upcoming"]
 
 

@@ -20,7 +20,7 @@ from outcomes.models import (
 
 @pytest.mark.parametrize(
     ("pao2", "fio2", "pf"),
-    [(80, "0.21", 381), (60, "0.40", 150), (55, "1.00", 55), (None, "0.4", None)],
+    [(80, "0.21", 381.0), (60, "0.55", 109.1), (55, "1.00", 55), (None, "0.4", None)],
 )
 def test_the_pf_ratio_is_pao2_over_the_fio2_fraction(pao2, fio2, pf):
     assert Oxygenation(pao2=pao2, fio2=Decimal(fio2)).pf_ratio == pf
@@ -30,6 +30,7 @@ def test_the_pf_ratio_is_pao2_over_the_fio2_fraction(pao2, fio2, pf):
     ("pf", "band"),
     [
         (100, "severe"),
+        (100.1, "moderate"),
         (101, "moderate"),
         (200, "moderate"),
         (201, "mild"),
@@ -49,9 +50,9 @@ def test_the_nasal_cannula_fio2_estimate_is_21_plus_4_per_litre(flow, fio2):
     assert fio2_estimate(flow) == Decimal(fio2)
 
 
-@pytest.mark.parametrize(("spo2", "sf"), [(97, 462), (92, 230), (98, None), (100, None)])
+@pytest.mark.parametrize(("spo2", "sf"), [(97, 461.9), (92, 230), (98, None), (100, None)])
 def test_the_sf_ratio_is_reported_only_at_or_below_97(spo2, sf):
-    fio2 = Decimal("0.21") if sf == 462 else Decimal("0.40")
+    fio2 = Decimal("0.21") if sf == 461.9 else Decimal("0.40")
     assert Oxygenation(spo2=spo2, fio2=fio2).sf_ratio == sf
 
 

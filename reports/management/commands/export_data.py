@@ -1,8 +1,8 @@
-import csv
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
+from crf.spreadsheet import SafeWriter
 from reports import exports
 from reports.models import ExportLog
 from reports.odm import odm_stream
@@ -34,7 +34,7 @@ class Command(BaseCommand):
                     handle.write(part)
         else:
             with path.open("w", encoding="utf-8", newline="") as handle:
-                csv.writer(handle).writerows(exports.dictionary_rows())
+                SafeWriter(handle).writerows(exports.dictionary_rows())
         logged = "odm-audit" if kind == "odm" and audit else kind
         ExportLog.objects.create(kind=f"command:{logged}")
         self.stdout.write(self.style.SUCCESS(f"Wrote {path} ({path.stat().st_size} bytes)."))
