@@ -18,9 +18,12 @@ from django.utils import timezone
 from crf import monitoring
 from crf.services import record_create
 from dosing.models import DoseRecord
+from enrollment.models import MedicalHistory
 from outcomes.models import LabResult, Oxygenation, SixMinuteWalk, Visit
 from safety.models import AdverseEvent
 from tests.dosing.test_dose_log import dose_data
+from tests.enrollment.test_medical_history import add as medical_history_of
+from tests.enrollment.test_medical_history import form_data as medical_history_data
 from tests.factories import make_ae, make_participant, make_visit
 from tests.outcomes.test_ranges import WALK
 from tests.outcomes.test_visits_and_crfs import lab_data
@@ -162,7 +165,9 @@ def test_the_database_refuses_a_new_crf_under_a_locked_visit(
 
 
 @pytest.mark.parametrize("route", ROUTES)
-@pytest.mark.parametrize("kind", ["dose", "ae", "unscheduled_visit", "6mwt", "lab"])
+@pytest.mark.parametrize(
+    "kind", ["dose", "ae", "unscheduled_visit", "6mwt", "lab", "medical_history"]
+)
 def test_the_database_refuses_a_new_row_under_a_locked_casebook(
     route, kind, coordinator, investigator, participant, visit, other
 ):
@@ -175,6 +180,9 @@ def test_the_database_refuses_a_new_row_under_a_locked_casebook(
         ),
         "6mwt": lambda: clone(walk_of(other_visit, coordinator), visit=visit),
         "lab": lambda: clone(lab_of(other_visit, coordinator), visit=visit),
+        "medical_history": lambda: clone(
+            medical_history_of(other, coordinator), participant=participant
+        ),
     }
     record = templates[kind]()
     lock_casebook(participant, investigator)
@@ -291,6 +299,7 @@ def post_new(client, kind: str, participant, visit, **headers):
         ),
         "6mwt": (f"/participants/{pid}/visits/{visit.pk}/6mwt/", WALK),
         "lab": (f"/participants/{pid}/visits/{visit.pk}/labs/", lab_data()),
+        "medical_history": (f"/participants/{pid}/medical-history/new/", medical_history_data()),
     }
     url, data = urls[kind]
     return client.post(url, data, **headers)
@@ -302,11 +311,14 @@ MODELS = {
     "unscheduled_visit": Visit,
     "6mwt": SixMinuteWalk,
     "lab": LabResult,
+    "medical_history": MedicalHistory,
 }
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
-@pytest.mark.parametrize("kind", ["dose", "ae", "unscheduled_visit", "6mwt", "lab"])
+@pytest.mark.parametrize(
+    "kind", ["dose", "ae", "unscheduled_visit", "6mwt", "lab", "medical_history"]
+)
 def test_a_page_refuses_a_new_row_under_a_locked_casebook_with_a_message(
     htmx, kind, client_for, coordinator, investigator, participant, visit
 ):
@@ -314,8 +326,12 @@ def test_a_page_refuses_a_new_row_under_a_locked_casebook_with_a_message(
     before = MODELS[kind].objects.count()
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     response = post_new(client_for(coordinator), kind, participant, visit, **headers)
-    assert response.status_code == 200
-    assert "is locked" in response.content.decode()
+    if kind == "medical_history":
+        # Enrollment's access helper already refuses data entry on a locked participant.
+        assert response.status_code == 403
+    else:
+        assert response.status_code == 200
+        assert "is locked" in response.content.decode()
     assert MODELS[kind].objects.count() == before
 
 
@@ -376,8 +392,16 @@ def test_the_pages_of_a_locked_casebook_offer_no_add_actions(
     client = client_for(coordinator)
     pid = participant.participant_id
     casebook = client.get(participant.get_absolute_url()).content.decode()
-    for url in (f"/dosing/{pid}/new/", f"/safety/ae/new/{pid}/", "?code=unscheduled"):
+    adds = (
+        f"/dosing/{pid}/new/",
+        f"/safety/ae/new/{pid}/",
+        "?code=unscheduled",
+        f"/participants/{pid}/medical-history/new/",
+    )
+    for url in adds:
         assert url not in casebook, url
+    history = client.get(f"/participants/{pid}/medical-history/").content.decode()
+    assert f"/participants/{pid}/medical-history/new/" not in history
     visit_page = client.get(visit.get_absolute_url()).content.decode()
     assert f"/visits/{visit.pk}/labs/" not in visit_page
     assert f"/visits/{visit.pk}/6mwt/" not in visit_page
