@@ -24,6 +24,9 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
+    if getattr(request, "mfa_enrolment_required", False):
+        # Nothing else opens before the enrolment (accounts.middleware.MFARequiredMiddleware).
+        return {"nav_items": [], "mfa_enrolment_required": True}
     items = [
         {"label": label, "url": reverse(name), "active": _is_active(request.path, reverse(name))}
         for label, name, perm in NAVIGATION

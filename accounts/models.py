@@ -1,4 +1,5 @@
 import pghistory
+from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -71,3 +72,22 @@ class UserRole(User.groups.through):
 
     class Meta:
         proxy = True
+
+
+# Second-factor enrolments and removals are part of the audit trail too: an administrator's reset
+# carries its reason in the event's context (accounts.services.user_mfa_reset). The secret and the
+# recovery codes stay out of it.
+@pghistory.track(
+    pghistory.InsertEvent("mfa.enrolled"),
+    pghistory.DeleteEvent("mfa.removed"),
+    exclude=["data", "last_used_at"],
+    obj_field=None,
+    model_name="AuthenticatorEvent",
+)
+class TrackedAuthenticator(Authenticator):
+    """allauth's Authenticator; a proxy, so the audit triggers reach its table."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("authenticator")
+        verbose_name_plural = _("authenticators")

@@ -65,7 +65,7 @@ class ClinicalRecordForm(forms.ModelForm):
         data = super().clean()
         if not self.ranges:
             return data
-        result = check_ranges(data, self.ranges)
+        result = check_ranges(self.range_values(data), self.ranges)
         for name, error in result.hard.items():
             self.add_error(name, error)
         soft = {name: error for name, error in result.soft.items() if name not in result.hard}
@@ -74,6 +74,10 @@ class ClinicalRecordForm(forms.ModelForm):
                 self.add_error(name, error)
             self.fields["confirm_unusual"].widget = forms.CheckboxInput()
         self.instance.soft_range_fields = sorted(soft)
+        return data
+
+    def range_values(self, data: dict) -> dict:
+        """The values the ranges apply to (a subclass may convert units first)."""
         return data
 
     def accept_current_version(self, version: int) -> None:

@@ -7,6 +7,7 @@ import json
 
 from django.apps import apps
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_login_failed
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -14,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.middleware import SESSION_LOGIN_AT
 from crf.audit import actor_context, audit_context
 from crf.models import (
     ClinicalRecord,
@@ -229,21 +231,55 @@ def scope_records(record: ClinicalRecord, scope: str) -> list[ClinicalRecord]:
     return [record]
 
 
+# The session remembers its first signature (with the sign-in time it belongs to): 21 CFR
+# 11.200(a)(1)(i) asks for every component (user ID and password) at the first signing of a
+# continuous session, and at least one (the password) at the later ones.
+SESSION_SIGNED_AT_LOGIN = "trialportal_signed"
+
+
+def signature_needs_user_id(request) -> bool:
+    """Whether the next signature of this session must give the user ID as well as the password."""
+    session = request.session
+    signed = session.get(SESSION_SIGNED_AT_LOGIN)
+    return signed is None or signed != session.get(SESSION_LOGIN_AT)
+
+
 def signature_sign(
-    *, record: ClinicalRecord, scope: str, actor, password: str, request
+    *,
+    record: ClinicalRecord,
+    scope: str,
+    actor,
+    password: str,
+    request,
+    user_id: str | None = None,
 ) -> Signature:
-    """Sign after re-entering the password; a wrong password counts towards the lockout.
+    """Sign after re-entering the password (and, first in a session, the user ID); a wrong one
+    counts towards the lockout.
 
     Not atomic on purpose: the lockout ledger's record of a failed attempt must survive the
     refusal.
     """
+    if signature_needs_user_id(request) and user_id != actor.get_username():
+        # The user ID as stored, letter case included; the attempt counts as a failed one.
+        user_login_failed.send(
+            sender=__name__, credentials={"username": actor.get_username()}, request=request
+        )
+        raise ValidationError(
+            {
+                "user_id": _(
+                    "This is not the user ID you are signed in with. Type it exactly as it was "
+                    "given to you, with the same capital and small letters."
+                )
+            },
+            code="wrong_user_id",
+        )
     user = authenticate(request, username=actor.get_username(), password=password)
     if user is None or user.pk != actor.pk:
         raise ValidationError(
             {"password": _("The password is not correct.")}, code="wrong_password"
         )
     records = scope_records(record, scope)
-    return Signature.objects.create(
+    signature = Signature.objects.create(
         **_ref(record),
         subject=record.audit_subject,
         scope=scope,
@@ -252,6 +288,8 @@ def signature_sign(
         meaning=SignatureMeaning.REVIEWED,
         record_sha256=records_sha256(records),
     )
+    request.session[SESSION_SIGNED_AT_LOGIN] = request.session.get(SESSION_LOGIN_AT)
+    return signature
 
 
 def signature_valid(signature: Signature, record: ClinicalRecord | None = None) -> bool:

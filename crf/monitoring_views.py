@@ -41,11 +41,30 @@ class RaiseQueryForm(MessageForm):
 
 
 class SignForm(forms.Form):
+    """The signature's components: the user ID (first signature of a session) and the password."""
+
+    user_id = forms.CharField(
+        label=gettext_lazy("Your user ID"),
+        max_length=150,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+        help_text=gettext_lazy(
+            "The username you sign in with. Asked at the first signature of a session; later "
+            "signatures in the same session ask for the password only."
+        ),
+    )
     password = forms.CharField(
         label=gettext_lazy("Your password"),
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text=gettext_lazy("Signing means: reviewed and approved (21 CFR 11.50)."),
     )
+
+    def __init__(self, *args, ask_user_id: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not ask_user_id:
+            del self.fields["user_id"]
 
 
 class UnlockForm(forms.Form):
@@ -149,7 +168,7 @@ def sign(request, label: str, pk: int, scope: str):
     if scope not in SCOPES:
         raise Http404
     record = _record(label, pk)
-    form = SignForm(request.POST or None)
+    form = SignForm(request.POST or None, ask_user_id=monitoring.signature_needs_user_id(request))
     if request.method == "POST" and form.is_valid():
         try:
             monitoring.signature_sign(
@@ -157,10 +176,12 @@ def sign(request, label: str, pk: int, scope: str):
                 scope=scope,
                 actor=request.user,
                 password=form.cleaned_data["password"],
+                user_id=form.cleaned_data.get("user_id"),
                 request=request,
             )
         except ValidationError as exc:
-            form.add_error("password", exc.message_dict.get("password", exc.messages))
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
         else:
             messages.success(request, _("Signed: reviewed and approved."))
             return redirect(_back(record, label))

@@ -82,6 +82,14 @@ def _add_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
+def stale_edit_message(exc: services.StaleRecordError) -> str:
+    """The refusal of a stale edit: who changed the record, when, and how to go on."""
+    return _(
+        "%(error)s Your input is kept below: check the record's history, then save "
+        "again to replace the newer version."
+    ) % {"error": exc}
+
+
 def edit_record(
     request,
     *,
@@ -119,14 +127,7 @@ def edit_record(
             else:
                 obj = save(obj, **common)
         except services.StaleRecordError as exc:
-            form.add_error(
-                None,
-                _(
-                    "%(error)s Your input is kept below: check the record's history, then save "
-                    "again to replace the newer version."
-                )
-                % {"error": exc},
-            )
+            form.add_error(None, stale_edit_message(exc))
             form.accept_current_version(exc.current_version)
         except ValidationError as exc:
             _add_errors(form, exc)

@@ -197,7 +197,7 @@ def _crfs(visit: Visit, f: float, actor, seed: int) -> None:
         results.append(
             LabResult(visit=visit, analyte="mda5_titre", text_value="+++" if f < 0.5 else "++")
         )
-        lab_results_save(visit=visit, results=results, actor=actor)
+        lab_results_save(visit=visit, changes=[(r, None) for r in results], actor=actor)
     if "hrct" in forms:
         gg = max(0, min(5, round(_at("hrct", f))))
         record_create(

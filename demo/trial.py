@@ -88,6 +88,7 @@ DEMO_PEOPLE = [
                 "not_given_text": "Cough, stopped after 10 min",
                 "ev_cough": True,
                 "dose_particles": 80_000_000,
+                "dose_reason": "Nebulization stopped early",
             },
             10: {"given": "no", "not_given_reason": "refused"},
         },
@@ -129,6 +130,7 @@ DEMO_PEOPLE = [
                 "not_given_text": "Chest tightness",
                 "ev_dyspnoea": True,
                 "dose_particles": 120_000_000,
+                "dose_reason": "Nebulization stopped early",
             }
         },
     ),

@@ -9,12 +9,13 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Fieldset, Layout
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crf.forms import ClinicalRecordForm, DateInput
+from crf.rules import add_rule_errors
 from crf.schedule import date_of_study_day
-from dosing.models import INHALATION_EVENTS, DoseRecord, Given, NotGivenReason
+from dosing import rules
+from dosing.models import INHALATION_EVENTS, DoseRecord, Given
 from enrollment.models import Participant
 from trialportal import protocol
 
@@ -148,16 +149,6 @@ class DoseForm(ClinicalRecordForm):
     def expected_date(self, day: int):
         return date_of_study_day(self.participant.anchor, day)
 
-    def clean_study_day(self):
-        day = self.cleaned_data["study_day"]
-        if not 1 <= day <= protocol.DOSING_DAYS:
-            raise ValidationError(
-                _("Dosing happens on study days 1 to %(last)s only.")
-                % {"last": protocol.DOSING_DAYS},
-                code="study_day",
-            )
-        return day
-
     def _clean_fio2(self, name: str):
         value = self.cleaned_data.get(name)
         if value is not None and value > 1:
@@ -172,81 +163,7 @@ class DoseForm(ClinicalRecordForm):
 
     def clean(self):
         data = super().clean()
-        day, on, given = data.get("study_day"), data.get("dose_date"), data.get("given")
-        if on and on > timezone.localdate():
-            self.add_error(
-                "dose_date", ValidationError(_("This date is in the future."), code="future")
-            )
-        # Day 1 defines study day 1; every later day must fall on its date unless explained.
-        if (
-            day
-            and on
-            and day > 1
-            and on != self.expected_date(day)
-            and not data.get("date_reason", "").strip()
-        ):
-            self.add_error(
-                "date_reason",
-                ValidationError(
-                    _("Day %(day)s falls on %(date)s; give a reason for recording %(typed)s.")
-                    % {"day": day, "date": self.expected_date(day), "typed": on},
-                    code="date_mismatch",
-                ),
-            )
-        if given in (Given.PARTIAL, Given.NO):
-            if not data.get("not_given_reason"):
-                self.add_error(
-                    "not_given_reason",
-                    ValidationError(
-                        _("Give the reason the dose was not given in full."), code="required"
-                    ),
-                )
-            elif (
-                data.get("not_given_reason") == NotGivenReason.OTHER
-                and not data.get("not_given_text", "").strip()
-            ):
-                self.add_error(
-                    "not_given_text", ValidationError(_("Describe the reason."), code="required")
-                )
-        elif given == Given.YES:
+        add_rule_errors(self, {**data, "anchor": self.participant.anchor}, rules.DOSE_RULES)
+        if data.get("given") == Given.YES:
             data["not_given_reason"] = ""
-        if given in (Given.YES, Given.PARTIAL):
-            for name in ("start_time", "end_time", "dose_particles"):
-                if data.get(name) is None:
-                    self.add_error(
-                        name,
-                        ValidationError(_("Required when the dose was given."), code="required"),
-                    )
-        start, end = data.get("start_time"), data.get("end_time")
-        if start and end and end <= start:
-            self.add_error(
-                "end_time",
-                ValidationError(_("The end time must be after the start time."), code="order"),
-            )
-        particles = data.get("dose_particles")
-        if (
-            particles
-            and particles != protocol.DOSE_PARTICLES_DEFAULT
-            and not data.get("dose_reason", "").strip()
-        ):
-            self.add_error(
-                "dose_reason",
-                ValidationError(
-                    _(
-                        "The protocol dose is %(dose).1e particles; give a reason for a "
-                        "different dose."
-                    )
-                    % {"dose": protocol.DOSE_PARTICLES_DEFAULT},
-                    code="dose_reason",
-                ),
-            )
-        for when in ("pre", "post"):
-            sbp, dbp = data.get(f"{when}_sbp"), data.get(f"{when}_dbp")
-            if sbp and dbp and sbp <= dbp:
-                self.add_error(
-                    f"{when}_dbp",
-                    ValidationError(
-                        _("Diastolic pressure must be below systolic."), code="bp_order"
-                    ),
-                )
         return data

@@ -6,7 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from crf.rules import check_rules, values_of
 from crf.services import record_save, record_update
+from dosing import rules
 from dosing.models import DoseRecord
 from enrollment.models import Participant
 
@@ -39,6 +41,9 @@ def dose_record(
         Participant.objects.select_for_update(of=("self",))
         .select_related("exit")
         .get(pk=dose.participant_id)
+    )
+    check_rules(
+        {**values_of(dose, rules.DOSE_FIELDS), "anchor": participant.anchor}, rules.DOSE_RULES
     )
     refusal = dose_date_refusal(participant, dose.dose_date)
     if refusal:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
@@ -14,22 +12,19 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Perm
 from crf.forms import ClinicalRecordForm, DateInput, DateTimeInput, date_widgets, yes_no_widgets
-from enrollment.eligibility import age_in_range
+from crf.rules import add_rule_errors
+from enrollment import rules
 from enrollment.medical_history import history_errors
 from enrollment.models import (
     Consent,
     ExitKind,
     Identity,
-    Mda5Result,
-    Mda5Titre,
     MedicalHistory,
     Participant,
-    PregnancyTest,
     ProtocolDeviation,
     Screening,
     Sex,
     StudyExit,
-    age_on,
 )
 from trialportal import protocol
 
@@ -156,132 +151,13 @@ class ScreeningForm(ClinicalRecordForm):
 
     def clean(self):
         data = super().clean()
-        today = timezone.localdate()
-        birth = data.get("date_of_birth")
-        screened = data.get("screening_date")
-        for name in DATE_FIELDS:
-            value = data.get(name)
-            if value and value > today:
-                self.add_error(
-                    name, ValidationError(_("This date is in the future."), code="future")
-                )
-            elif value and birth and name != "date_of_birth" and value < birth:
-                self.add_error(
-                    name,
-                    ValidationError(
-                        _("This date is before the date of birth."), code="before_birth"
-                    ),
-                )
-        if birth and screened and age_on(birth, screened) > 120:
-            self.add_error(
-                "date_of_birth", ValidationError(_("Check the date of birth."), code="implausible")
-            )
-        self._clean_mda5(data)
-        self._clean_rpild(data)
-        self._clean_pregnancy(data)
-        if data.get("other_unsafe") and not (data.get("other_unsafe_text") or "").strip():
-            self.add_error(
-                "other_unsafe_text",
-                ValidationError(_("Describe the condition judged unsafe."), code="required"),
-            )
-        return data
-
-    def _clean_mda5(self, data) -> None:
-        result, titre = data.get("mda5_result"), data.get("mda5_titre")
-        if result == Mda5Result.POSITIVE and not titre:
-            self.add_error(
-                "mda5_titre",
-                ValidationError(_("Give the titre of a positive result."), code="required"),
-            )
-        if result == Mda5Result.POSITIVE and titre == Mda5Titre.NEGATIVE:
-            self.add_error(
-                "mda5_titre",
-                ValidationError(
-                    _("A positive result cannot have a negative titre."), code="inconsistent"
-                ),
-            )
-        if result == Mda5Result.NEGATIVE and titre not in ("", Mda5Titre.NEGATIVE, Mda5Titre.UNITS):
-            self.add_error(
-                "mda5_titre",
-                ValidationError(
-                    _("A negative result cannot have a positive titre."), code="inconsistent"
-                ),
-            )
-        if titre == Mda5Titre.UNITS:
-            if data.get("mda5_value") is None:
-                self.add_error(
-                    "mda5_value", ValidationError(_("Give the measured value."), code="required")
-                )
-            if not data.get("mda5_unit"):
-                self.add_error("mda5_unit", ValidationError(_("Give the unit."), code="required"))
-
-    def _clean_rpild(self, data) -> None:
-        if data.get("hrct_progression") and not data.get("hrct_progression_date"):
-            self.add_error(
-                "hrct_progression_date",
-                ValidationError(
-                    _("Give the date of the HRCT showing progression."), code="required"
-                ),
-            )
-        first, progression = data.get("hrct_first_date"), data.get("hrct_progression_date")
-        if first and progression and progression < first:
-            self.add_error(
-                "hrct_progression_date",
-                ValidationError(
-                    _("The progression HRCT cannot precede the first HRCT."), code="order"
-                ),
-            )
-        for value, day in (
-            ("pf_ratio_first", "pf_ratio_first_date"),
-            ("pf_ratio_latest", "pf_ratio_latest_date"),
-        ):
-            if data.get(value) is not None and not data.get(day):
-                self.add_error(
-                    day, ValidationError(_("Give the date of this measurement."), code="required")
-                )
-        first_pf, latest_pf = data.get("pf_ratio_first_date"), data.get("pf_ratio_latest_date")
-        if first_pf and latest_pf and latest_pf < first_pf:
-            self.add_error(
-                "pf_ratio_latest_date",
-                ValidationError(
-                    _("The latest measurement cannot precede the earlier one."), code="order"
-                ),
-            )
-
-    def _clean_pregnancy(self, data) -> None:
         if data.get("sex") == Sex.MALE:
             # Not applicable to men: drop whatever was typed.
             data["childbearing_potential"] = None
             data["pregnancy_test_date"] = None
             data["pregnancy_test_result"] = ""
-            if data.get("pregnant_or_breastfeeding"):
-                self.add_error(
-                    "pregnant_or_breastfeeding",
-                    ValidationError(
-                        _("Not applicable to a male participant."), code="inconsistent"
-                    ),
-                )
-            return
-        if data.get("sex") == Sex.FEMALE and data.get("childbearing_potential") is None:
-            self.add_error(
-                "childbearing_potential",
-                ValidationError(_("Answer for a female participant."), code="required"),
-            )
-        if data.get("childbearing_potential"):
-            result = data.get("pregnancy_test_result")
-            if not result:
-                self.add_error(
-                    "pregnancy_test_result",
-                    ValidationError(
-                        _("A pregnancy test is required for a woman of childbearing potential."),
-                        code="required",
-                    ),
-                )
-            elif result != PregnancyTest.NOT_DONE and not data.get("pregnancy_test_date"):
-                self.add_error(
-                    "pregnancy_test_date",
-                    ValidationError(_("Give the date of the test."), code="required"),
-                )
+        add_rule_errors(self, data, rules.SCREENING_RULES)
+        return data
 
 
 def _hint_html(hint: bool | None) -> str:
@@ -332,33 +208,12 @@ class ConsentForm(ClinicalRecordForm):
         self.fields["obtained_by"].queryset = site_staff()
         self.fields["obtained_by"].label_from_instance = lambda user: user.printed_name
 
-    def clean_consented_at(self):
-        at = self.cleaned_data["consented_at"]
-        if at > timezone.now():
-            raise ValidationError(_("Consent cannot be dated in the future."), code="future")
-        on = timezone.localdate(at)
-        age = self.screening.age_at(on)
-        if not age_in_range(age):
-            raise ValidationError(
-                _(
-                    "Age at consent would be %(age)s; the protocol requires %(min)s to %(max)s "
-                    "years."
-                )
-                % {"age": age, "min": protocol.AGE_MIN, "max": protocol.AGE_MAX},
-                code="age",
-            )
-        participant = getattr(self.screening, "participant", None)
-        if participant is not None and on > participant.enrollment_date:
-            raise ValidationError(
-                _("Consent cannot be after enrollment (%(date)s).")
-                % {"date": participant.enrollment_date},
-                code="after_enrollment",
-            )
-        if on < self.screening.date_of_birth:
-            raise ValidationError(
-                _("Consent cannot precede the date of birth."), code="before_birth"
-            )
-        return at
+    def clean(self):
+        data = super().clean()
+        add_rule_errors(
+            self, {**data, **rules.consent_context(self.screening)}, rules.CONSENT_FORM_RULES
+        )
+        return data
 
 
 class EnrollForm(forms.Form):
@@ -376,44 +231,10 @@ class EnrollForm(forms.Form):
         self.screening = screening
         self.fields["enrollment_date"].initial = timezone.localdate()
 
-    def clean_enrollment_date(self):
-        value = self.cleaned_data["enrollment_date"]
-        if value > timezone.localdate():
-            raise ValidationError(_("Enrollment cannot be dated in the future."), code="future")
-        consent = getattr(self.screening, "consent", None)
-        if consent is not None and value < timezone.localdate(consent.consented_at):
-            raise ValidationError(_("Enrollment cannot precede consent."), code="before_consent")
-        return value
-
-    def clean_planned_first_dose(self):
-        value = self.cleaned_data["planned_first_dose"]
-        consent = getattr(self.screening, "consent", None)
-        if consent is not None and value < timezone.localdate(consent.consented_at):
-            raise ValidationError(
-                _("The first dose cannot precede consent."), code="before_consent"
-            )
-        latest = self.screening.screening_date + dt.timedelta(days=protocol.SCREENING_WINDOW_DAYS)
-        if value > latest:
-            raise ValidationError(
-                _(
-                    "The first dose must be within %(days)s days of screening (by %(date)s); "
-                    "re-screen otherwise."
-                )
-                % {"days": protocol.SCREENING_WINDOW_DAYS, "date": latest},
-                code="screening_window",
-            )
-        return value
-
     def clean(self):
         data = super().clean()
-        enrolled, first = data.get("enrollment_date"), data.get("planned_first_dose")
-        if enrolled and first and first < enrolled:
-            self.add_error(
-                "planned_first_dose",
-                ValidationError(
-                    _("The first dose cannot precede enrollment."), code="before_enrollment"
-                ),
-            )
+        context = rules.participant_context(self.screening)
+        add_rule_errors(self, {**data, **context}, rules.PARTICIPANT_RULES)
         return data
 
 
@@ -426,20 +247,12 @@ class ParticipantForm(ClinicalRecordForm):
     def clean(self):
         data = super().clean()
         participant: Participant = self.instance
-        for name in ("planned_first_dose", "first_dose_date"):
-            value = data.get(name)
-            if value and value < participant.enrollment_date:
-                self.add_error(
-                    name,
-                    ValidationError(
-                        _("The first dose cannot precede enrollment."), code="before_enrollment"
-                    ),
-                )
-        first = data.get("first_dose_date")
-        if first and first > timezone.localdate():
-            self.add_error(
-                "first_dose_date", ValidationError(_("This date is in the future."), code="future")
-            )
+        values = {
+            **data,
+            "enrollment_date": participant.enrollment_date,
+            **rules.participant_context(participant.screening),
+        }
+        add_rule_errors(self, values, rules.PARTICIPANT_RULES)
         return data
 
 
@@ -475,46 +288,14 @@ class StudyExitForm(ClinicalRecordForm):
 
     def clean(self):
         data = super().clean()
-        kind, on = data.get("kind"), data.get("exit_date")
-        if on and on > timezone.localdate():
-            self.add_error(
-                "exit_date", ValidationError(_("This date is in the future."), code="future")
-            )
-        if on and on < self.participant.enrollment_date:
-            self.add_error(
-                "exit_date",
-                ValidationError(_("This date is before enrollment."), code="before_enrollment"),
-            )
-        required = {
-            ExitKind.WITHDRAWN: ("decided_by", "reason"),
-            ExitKind.DIED: ("death_cause",),
-            ExitKind.LOST: ("last_contact_date",),
-        }.get(kind, ())
-        for name in required:
-            if not data.get(name):
-                self.add_error(
-                    name, ValidationError(_("Required for this status."), code="required")
-                )
-        if kind == ExitKind.WITHDRAWN and data.get("followup_permitted") is None:
-            self.add_error(
-                "followup_permitted",
-                ValidationError(
-                    _("Say whether follow-up data may still be collected."), code="required"
-                ),
-            )
+        values = {**data, "enrollment_date": self.participant.enrollment_date}
+        add_rule_errors(self, values, rules.STUDY_EXIT_RULES)
+        kind = data.get("kind")
         if kind != ExitKind.WITHDRAWN:
             data["decided_by"] = ""
             data["followup_permitted"] = None
         if kind != ExitKind.DIED:
             data["death_cause"] = ""
-        contact = data.get("last_contact_date")
-        if contact and on and contact > on:
-            self.add_error(
-                "last_contact_date",
-                ValidationError(
-                    _("Last contact cannot be after the date of this status."), code="order"
-                ),
-            )
         return data
 
 

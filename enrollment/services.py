@@ -9,8 +9,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crf.rules import check_rules, values_of
 from crf.services import record_create, record_update
-from enrollment import eligibility, medical_history
+from enrollment import eligibility, medical_history, rules
 from enrollment.models import Consent, MedicalHistory, Participant, Screening, StudyExit
 from trialportal import protocol
 
@@ -29,6 +30,7 @@ def screening_save(
     *, screening: Screening, actor, expected_version: int | None = None, reason: str = ""
 ) -> Screening:
     """Store a screening with its eligibility computed from the answers."""
+    check_rules(values_of(screening, rules.SCREENING_FIELDS), rules.SCREENING_RULES)
     eligibility.apply(screening, consent_date=_consent_date(screening))
     if screening.pk is None:
         return record_create(record=screening, actor=actor)
@@ -42,6 +44,13 @@ def consent_save(
     *, consent: Consent, actor, expected_version: int | None = None, reason: str = ""
 ) -> Consent:
     """Store the consent and re-evaluate the screen with the age at consent."""
+    check_rules(
+        {
+            **values_of(consent, ("consented_at",)),
+            **rules.consent_context(consent.screening),
+        },
+        rules.CONSENT_RULES,
+    )
     if consent.pk is None:
         consent = record_create(record=consent, actor=actor)
     else:
@@ -104,6 +113,14 @@ def participant_enroll(
             % {"cap": protocol.ENROLLMENT_CAP},
             code="cap_reached",
         )
+    check_rules(
+        {
+            "enrollment_date": enrollment_date,
+            "planned_first_dose": planned_first_dose,
+            **rules.participant_context(screening),
+        },
+        rules.PARTICIPANT_RULES,
+    )
     number = (
         Participant.objects.order_by("-number").values_list("number", flat=True).first() or 0
     ) + 1
@@ -122,6 +139,13 @@ def participant_update(
     *, participant: Participant, actor, expected_version: int, reason: str
 ) -> Participant:
     """Change the planned or actual first dose; every visit target follows."""
+    check_rules(
+        {
+            **values_of(participant, rules.PARTICIPANT_FIELDS),
+            **rules.participant_context(participant.screening),
+        },
+        rules.PARTICIPANT_RULES,
+    )
     return record_update(
         record=participant, actor=actor, expected_version=expected_version, reason=reason
     )
@@ -132,6 +156,13 @@ def study_exit_save(
     *, study_exit: StudyExit, actor, expected_version: int | None = None, reason: str = ""
 ) -> StudyExit:
     """Record how a participant left the study; their data stays and reminders stop."""
+    check_rules(
+        {
+            **values_of(study_exit, rules.STUDY_EXIT_FIELDS),
+            "enrollment_date": study_exit.participant.enrollment_date,
+        },
+        rules.STUDY_EXIT_RULES,
+    )
     if study_exit.pk is None:
         return record_create(record=study_exit, actor=actor)
     return record_update(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from crispy_forms.helper import FormHelper
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.forms.utils import ErrorDict
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from crf.editchecks import check_ranges
@@ -16,6 +19,7 @@ from outcomes.models import (
     ConMed,
     Fio2Source,
     HrctScore,
+    LabResult,
     O2Device,
     Oxygenation,
     PulmonaryFunction,
@@ -347,8 +351,175 @@ class ConMedForm(ClinicalRecordForm):
         return data
 
 
+class SignificanceSelect(forms.NullBooleanSelect):
+    """Not assessed / yes / no."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", "—"), ("true", _("Yes")), ("false", _("No"))]
+
+
+class PlainDecimalInput(forms.NumberInput):
+    """A stored decimal shown as 28, not 28.000: the column's scale is not the precision."""
+
+    def format_value(self, value):
+        if isinstance(value, Decimal):
+            value = format(value.normalize(), "f")
+        return super().format_value(value)
+
+
+class LabResultForm(ClinicalRecordForm):
+    """One result of the laboratory panel: the shared CRF form, with the result's own version.
+
+    Its fields post as `lab_<test>_<short name>`. Every field also posts the value the user saw
+    (Django's hidden initial): a result counts as changed only when the user changed it, so a
+    result nobody touched is neither validated nor saved, even if someone else changed it since
+    the page was opened. The reason for change and the soft-range confirmation are the panel's.
+    """
+
+    SHORT_NAMES = {
+        "text_value": "text",
+        "normal_low": "low",
+        "normal_high": "high",
+        "clinically_significant": "cs",
+    }
+    # The panel-wide fields every row reads under their own name.
+    PANEL_FIELDS = ("confirm_unusual",)
+
+    class Meta:
+        model = LabResult
+        fields = [
+            "value",
+            "text_value",
+            "unit",
+            "normal_low",
+            "normal_high",
+            "clinically_significant",
+        ]
+
+    def __init__(self, data=None, *, instance: LabResult):
+        self.analyte = protocol.LABS[instance.analyte]
+        self.existing = instance.pk is not None
+        qualitative = self.analyte.qualitative
+        self.ranges = (
+            {"value": R[self.analyte.range_name]}
+            if self.analyte.range_name and not qualitative
+            else {}
+        )
+        super().__init__(
+            data,
+            instance=instance,
+            prefix=f"lab_{instance.analyte}",
+            # An untouched row is valid as it is: only changed rows are checked and saved.
+            empty_permitted=True,
+            use_required_attribute=False,
+        )
+        self.fields.pop("reason_for_change", None)
+        if qualitative:
+            for name in ("value", "unit", "normal_low", "normal_high"):
+                del self.fields[name]
+            self.fields["text_value"].label = _("Result")
+        else:
+            del self.fields["text_value"]
+            units = [self.analyte.unit, *[unit for unit, _factor in self.analyte.other_units]]
+            self.fields["unit"] = forms.ChoiceField(
+                choices=[(unit, unit) for unit in units], required=False, label=_("Unit")
+            )
+            self.fields["value"].label = _("Result")
+            self.fields["normal_low"].label = _("Normal low")
+            self.fields["normal_high"].label = _("Normal high")
+        self.fields["clinically_significant"] = forms.NullBooleanField(
+            required=False, label=_("Clinically significant"), widget=SignificanceSelect
+        )
+        for name in self.data_fields:
+            self.fields[name].show_hidden_initial = True
+        for name in ("value", "normal_low", "normal_high"):
+            if name in self.fields:
+                widget = self.fields[name].widget
+                self.fields[name].widget = PlainDecimalInput(attrs=widget.attrs)
+        # The column headings name the fields on a wide screen; each field has its label on a
+        # narrow one, where a result's fields stack.
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.label_class = "d-lg-none small text-body-secondary mb-0"
+
+    @property
+    def data_fields(self) -> list[str]:
+        return [name for name in self._meta.fields if name in self.fields]
+
+    @property
+    def qualitative(self) -> bool:
+        return self.analyte.qualitative
+
+    @property
+    def label(self) -> str:
+        return _(self.analyte.label)
+
+    def add_prefix(self, field_name: str) -> str:
+        if field_name in self.PANEL_FIELDS:
+            return field_name
+        return f"{self.prefix}_{self.SHORT_NAMES.get(field_name, field_name)}"
+
+    @cached_property
+    def changed_data(self) -> list[str]:
+        """The result's fields the user changed (version and confirmation are not changes)."""
+        return [name for name in self.data_fields if self._field_changed(name)]
+
+    def _field_changed(self, name: str) -> bool:
+        bound, field = self[name], self.fields[name]
+        if field.widget.value_omitted_from_data(self.data, self.files, bound.html_name):
+            return False
+        if bound.html_initial_name not in self.data:
+            # A client that does not post what it showed is compared with the stored result.
+            return field.has_changed(bound.initial, bound.data)
+        seen = field.hidden_widget().value_from_datadict(
+            self.data, self.files, bound.html_initial_name
+        )
+        try:
+            seen = field.to_python(seen)
+        except ValidationError:
+            return True
+        return field.has_changed(seen, bound.data)
+
+    def clean_unit(self):
+        return self.cleaned_data.get("unit") or self.analyte.unit
+
+    def range_values(self, data: dict) -> dict:
+        """The value in the unit the edit-check range is written in."""
+        value = data.get("value")
+        if value is None:
+            return {}
+        factor = dict(self.analyte.other_units).get(data.get("unit") or self.analyte.unit, 1.0)
+        return {"value": float(value) * factor}
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("normal_low"), data.get("normal_high")
+        if low is not None and high is not None and low > high:
+            self.add_error(
+                "normal_high",
+                ValidationError(
+                    _("The upper limit cannot be below the lower limit."), code="order"
+                ),
+            )
+        result_field = "text_value" if self.qualitative else "value"
+        if not self.existing and data.get(result_field) in (None, ""):
+            self.add_error(
+                result_field,
+                ValidationError(
+                    _("Give the result, or leave this test as it was."), code="result_required"
+                ),
+            )
+        return data
+
+
 class LabPanelForm(forms.Form):
-    """All laboratory and serology results of a visit, one row per test."""
+    """The laboratory and serology results of a visit: one LabResultForm per test.
+
+    One reason for change and one soft-range confirmation serve the whole panel; the reason is
+    required only when a submitted result changes, and goes with each changed result. `errors`
+    gathers the panel's and every row's errors under the names the page posts.
+    """
 
     confirm_unusual = forms.BooleanField(
         label=_("I have checked the values marked unusual and confirm them."), required=False
@@ -358,117 +529,70 @@ class LabPanelForm(forms.Form):
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Required when a submitted result is changed."),
+        help_text=_(
+            "Required when a submitted result is changed or cleared; kept in the audit trail of "
+            "each changed result."
+        ),
     )
 
-    def __init__(self, *args, existing: dict, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.existing = existing
-        self.rows = []
+    def __init__(self, data=None, *, existing: dict[str, LabResult], visit: Visit | None = None):
+        super().__init__(data)
+        self.visit = visit
+        self.rows: list[LabResultForm] = []
         for code, analyte in protocol.LABS.items():
-            units = [analyte.unit, *[unit for unit, _factor in analyte.other_units]]
-            result = existing.get(code)
-            prefix = f"lab_{code}"
-            if analyte.qualitative:
-                self.fields[f"{prefix}_text"] = forms.CharField(
-                    required=False, max_length=40, label=_(analyte.label)
-                )
-            else:
-                self.fields[f"{prefix}_value"] = forms.DecimalField(
-                    required=False, max_digits=12, decimal_places=3, label=_(analyte.label)
-                )
-                self.fields[f"{prefix}_unit"] = forms.ChoiceField(
-                    choices=[(u, u) for u in units], required=False, label=_("unit")
-                )
-                self.fields[f"{prefix}_low"] = forms.DecimalField(
-                    required=False, max_digits=12, decimal_places=3, label=_("normal range, low")
-                )
-                self.fields[f"{prefix}_high"] = forms.DecimalField(
-                    required=False, max_digits=12, decimal_places=3, label=_("normal range, high")
-                )
-            self.fields[f"{prefix}_cs"] = forms.NullBooleanField(
-                required=False,
-                label=_("clinically significant"),
-                widget=forms.Select(
-                    choices=[("unknown", "—"), ("true", _("Yes")), ("false", _("No"))]
-                ),
+            instance = existing.get(code) or LabResult(
+                visit=visit,
+                analyte=code,
+                unit=analyte.unit,
+                normal_low=analyte.normal[0],
+                normal_high=analyte.normal[1],
             )
-            if result is not None:
-                self.initial.update(
-                    {
-                        f"{prefix}_value": result.value,
-                        f"{prefix}_text": result.text_value,
-                        f"{prefix}_unit": result.unit,
-                        f"{prefix}_low": result.normal_low,
-                        f"{prefix}_high": result.normal_high,
-                        f"{prefix}_cs": result.clinically_significant,
-                    }
-                )
-            else:
-                low, high = analyte.normal
-                self.initial.update(
-                    {f"{prefix}_unit": analyte.unit, f"{prefix}_low": low, f"{prefix}_high": high}
-                )
-            self.rows.append((code, analyte, prefix))
-        self.soft_fields: list[str] = []
+            self.rows.append(LabResultForm(data, instance=instance))
 
-    def bound_rows(self):
-        """(label, unit label, fields of the row) for the template."""
-        for code, analyte, prefix in self.rows:
-            names = (
-                [f"{prefix}_text"]
-                if analyte.qualitative
-                else [f"{prefix}_value", f"{prefix}_unit", f"{prefix}_low", f"{prefix}_high"]
-            )
-            yield (
-                code,
-                _(analyte.label),
-                [self[name] for name in names],
-                self[f"{prefix}_cs"],
-                analyte.qualitative,
-            )
+    def row(self, analyte: str) -> LabResultForm:
+        return next(row for row in self.rows if row.instance.analyte == analyte)
+
+    @property
+    def changed_rows(self) -> list[LabResultForm]:
+        return [row for row in self.rows if row.has_changed()]
+
+    @property
+    def is_locked(self) -> bool:
+        """Locked when the visit or any of its results is: the page then offers no Save."""
+        visit_locked = self.visit is not None and self.visit.is_locked
+        return visit_locked or any(row.instance.is_locked for row in self.rows)
+
+    @property
+    def asks_confirmation(self) -> bool:
+        return bool(self.is_bound and self.data.get("confirm_unusual")) or any(
+            row.has_error("value", "soft_range") for row in self.rows
+        )
+
+    @property
+    def errors(self):
+        errors = ErrorDict(super().errors)
+        for row in self.rows:
+            for name, row_errors in row.errors.items():
+                key = row.prefix if name == NON_FIELD_ERRORS else row.add_prefix(name)
+                errors[key] = row_errors
+        return errors
 
     def clean(self):
         data = super().clean()
-        soft = []
-        changed = False
-        for code, analyte, prefix in self.rows:
-            value = data.get(f"{prefix}_value")
-            low, high = data.get(f"{prefix}_low"), data.get(f"{prefix}_high")
-            if low is not None and high is not None and low > high:
-                self.add_error(
-                    f"{prefix}_high",
-                    ValidationError(
-                        _("The upper limit cannot be below the lower limit."), code="order"
-                    ),
-                )
-            if value is not None and analyte.range_name:
-                factors = dict(analyte.other_units)
-                unit = data.get(f"{prefix}_unit") or analyte.unit
-                canonical = float(value) * factors.get(unit, 1.0)
-                result = check_ranges({"v": canonical}, {"v": R[analyte.range_name]})
-                if result.hard:
-                    self.add_error(f"{prefix}_value", result.hard["v"])
-                elif result.soft:
-                    soft.append(f"{prefix}_value")
-                    if not data.get("confirm_unusual"):
-                        self.add_error(f"{prefix}_value", result.soft["v"])
-            previous = self.existing.get(code)
-            if previous is not None and (
-                (
-                    previous.value is not None
-                    and value is not None
-                    and Decimal(previous.value) != value
-                )
-                or previous.text_value != (data.get(f"{prefix}_text") or previous.text_value)
-            ):
-                changed = True
-        if changed and not (data.get("reason_for_change") or "").strip():
+        needs_reason = any(row.instance.requires_reason_for_change for row in self.changed_rows)
+        if needs_reason and not (data.get("reason_for_change") or "").strip():
             self.add_error(
                 "reason_for_change",
                 ValidationError(
                     _("Give a reason for changing a submitted result."), code="reason_required"
                 ),
             )
-        self.soft_fields = soft
         return data
+
+    def add_service_error(self, error: ValidationError) -> None:
+        """Show a refusal of the service at the reason field or above the panel."""
+        if hasattr(error, "error_dict"):
+            for name, errors in error.error_dict.items():
+                self.add_error(name if name in self.fields else None, errors)
+        else:
+            self.add_error(None, error)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crf.services import record_create, record_retire, record_save, record_update
+from crf.services import (
+    StaleRecordError,
+    record_create,
+    record_retire,
+    record_save,
+    record_update,
+)
 from enrollment.models import DeviationCategory, DeviationSeverity, Participant, ProtocolDeviation
 from outcomes import selectors
 from outcomes.models import UNSCHEDULED, LabResult, Visit
@@ -132,19 +140,53 @@ def visit_window_deviation_update(
     )
 
 
+@dataclass
+class LabResultsStale(Exception):
+    """Results of the panel changed by someone else since the user opened the page, by test."""
+
+    errors: dict[str, StaleRecordError]
+
+
 @transaction.atomic
 def lab_results_save(
-    *, visit: Visit, results: list[LabResult], actor, reason: str = ""
+    *,
+    visit: Visit,
+    changes: list[tuple[LabResult, int | None]],
+    actor,
+    reason: str = "",
 ) -> list[LabResult]:
-    """Store the results of a visit's laboratory panel; a changed result needs the reason."""
-    saved = []
-    for result in results:
-        saved.append(
-            record_save(
-                record=result,
-                actor=actor,
-                expected_version=result.version if result.pk else None,
-                reason=reason,
-            )
+    """Store the changed results of a visit's panel, all or none, each against its version.
+
+    `changes` pairs each changed result with the version the user opened (None for a test that
+    had no result then). A changed submitted result needs the reason, which goes to each one.
+    """
+    # Serialise the panel saves of one visit, so two first entries of a test cannot both pass.
+    current_visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if current_visit.is_locked:
+        raise ValidationError(
+            _("This visit is locked; its results cannot be changed until it is unlocked."),
+            code="locked",
         )
-    return saved
+    current = {
+        result.analyte: result
+        for result in LabResult.objects.select_for_update(of=("self",))
+        .select_related("updated_by")
+        .filter(visit=visit, retired_at__isnull=True, analyte__in=[r.analyte for r, _v in changes])
+    }
+    stale = {}
+    for result, expected_version in changes:
+        now = current.get(result.analyte)
+        if now is not None and (now.pk != result.pk or now.version != expected_version):
+            stale[result.analyte] = StaleRecordError(now.updated_by, now.updated_at, now.version)
+        elif now is not None and now.is_locked:
+            raise ValidationError(
+                _("%(test)s is locked; it must be unlocked before any change.")
+                % {"test": now.get_analyte_display()},
+                code="locked",
+            )
+    if stale:
+        raise LabResultsStale(stale)
+    return [
+        record_save(record=result, actor=actor, expected_version=version, reason=reason)
+        for result, version in changes
+    ]

@@ -11,8 +11,8 @@ from accounts.access import can, require
 from accounts.roles import Perm
 from crf import locking, monitoring
 from crf.schedule import ITEM_STATE_LABELS, ItemState
-from crf.services import StaleRecordError, record_save
-from crf.views import edit_record
+from crf.services import record_save
+from crf.views import edit_record, stale_edit_message
 from enrollment import selectors as enrollment_selectors
 from outcomes import plots, selectors, services
 from outcomes.forms import (
@@ -169,50 +169,43 @@ def visit_crf(request, participant_id: str, pk: int, form_code: str):
 def visit_labs(request, participant_id: str, pk: int):
     participant = _participant(request, participant_id, Perm.ENTER_DATA)
     visit = _visit(participant, pk)
-    existing = {result.analyte: result for result in visit.labs.all()}
-    form = LabPanelForm(request.POST or None, existing=existing)
-    # A lab result is added under the visit: its lock (or the casebook's) refuses the panel.
+    panel = LabPanelForm(
+        request.POST or None,
+        existing={result.analyte: result for result in visit.labs.all()},
+        visit=visit,
+    )
+    # A lab result is added under the visit: its lock (or the casebook's) hides Save; a POST
+    # is refused by the service with its message.
     lock = locking.lock_over(LabResult(visit=visit))
-    if request.method == "POST" and lock is not None:
-        form.add_error(None, lock.message)
-    elif request.method == "POST" and form.is_valid():
-        results = _lab_results(form, visit, existing)
+    if request.method == "POST" and panel.is_valid():
+        changed = panel.changed_rows
+        if not changed:
+            messages.info(request, _("Nothing changed."))
+            return redirect(visit)
+        created = not any(row.existing for row in changed)
         try:
             services.lab_results_save(
                 visit=visit,
-                results=results,
+                changes=[(row.instance, row.cleaned_data.get("version")) for row in changed],
                 actor=request.user,
-                reason=form.cleaned_data.get("reason_for_change", ""),
+                reason=panel.cleaned_data["reason_for_change"],
             )
-        except (ValidationError, StaleRecordError) as exc:
-            form.add_error(None, str(exc))
+        except services.LabResultsStale as exc:
+            for analyte, error in exc.errors.items():
+                row = panel.row(analyte)
+                row.add_error(None, stale_edit_message(error))
+                row.accept_current_version(error.current_version)
+        except ValidationError as exc:
+            panel.add_service_error(exc)
         else:
-            messages.success(request, _("Saved."))
+            messages.success(request, _("Saved.") if created else _("Changes saved."))
             return redirect(visit)
     return render(
         request,
         "outcomes/labs.html",
-        {"form": form, "visit": visit, "participant": participant, "lock": lock},
+        # `record` answers is_locked like a single CRF's record, for the shared lock notice.
+        {"form": panel, "record": panel, "visit": visit, "participant": participant, "lock": lock},
     )
-
-
-def _lab_results(form: LabPanelForm, visit: Visit, existing: dict) -> list[LabResult]:
-    data, results = form.cleaned_data, []
-    for code, analyte, prefix in form.rows:
-        value, text = data.get(f"{prefix}_value"), (data.get(f"{prefix}_text") or "").strip()
-        if value is None and not text:
-            continue
-        result = existing.get(code) or LabResult(visit=visit, analyte=code)
-        result.value, result.text_value = value, text
-        result.unit = data.get(f"{prefix}_unit") or analyte.unit
-        result.normal_low, result.normal_high = (
-            data.get(f"{prefix}_low"),
-            data.get(f"{prefix}_high"),
-        )
-        result.clinically_significant = data.get(f"{prefix}_cs")
-        result.soft_range_fields = ["value"] if f"{prefix}_value" in form.soft_fields else []
-        results.append(result)
-    return results
 
 
 def conmed_list(request, participant_id: str):

@@ -5,25 +5,24 @@ from __future__ import annotations
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crf.forms import ClinicalRecordForm, DateInput, DateTimeInput
+from crf.rules import add_rule_errors
+from safety import rules
 from safety.models import (
-    SERIOUS_CRITERIA,
     AdverseEvent,
     AeFollowUp,
     CtcaeTerm,
     Outcome,
-    ReportKind,
     SafetyReport,
     StoppingRuleAlert,
 )
 
-CRITERIA = tuple(name for name, _label in SERIOUS_CRITERIA)
-ENDED = (Outcome.RECOVERED, Outcome.SEQUELAE, Outcome.FATAL)
+CRITERIA = rules.CRITERIA
+RULES = rules.ADVERSE_EVENT_RULES
 
 
 def term_choices(terms=None) -> list:
@@ -151,113 +150,13 @@ class AdverseEventForm(ClinicalRecordForm):
 
     def clean(self):
         data = super().clean()
-        term, grade, outcome = data.get("term"), data.get("grade"), data.get("outcome")
-        today = timezone.localdate()
-        if grade is None and self.instance.pk:
-            grade = data["grade"] = self.instance.grade
-        if term and grade and grade not in term.grades:
-            self.add_error(
-                "grade",
-                ValidationError(
-                    _("%(term)s has grades %(grades)s only.")
-                    % {"term": term.term, "grades": ", ".join(map(str, term.grades))},
-                    code="grade_not_defined",
-                ),
-            )
-        if term and term.is_other_specify and not data.get("other_specify", "").strip():
-            self.add_error("other_specify", ValidationError(_("Name the event."), code="required"))
-        onset, end = data.get("onset_date"), data.get("end_date")
-        first = self.participant.first_dose_date
-        if onset and onset > today:
-            self.add_error(
-                "onset_date", ValidationError(_("This date is in the future."), code="future")
-            )
-        elif onset and (first is None or onset < first):
-            self.add_error(
-                "onset_date",
-                ValidationError(
-                    _(
-                        "Onset before the first dose (%(date)s) is medical history, not an "
-                        "adverse event."
-                    )
-                    % {"date": first or _("not given yet")},
-                    code="before_first_dose",
-                ),
-            )
-        if end and onset and end < onset:
-            self.add_error(
-                "end_date", ValidationError(_("The end cannot precede the onset."), code="order")
-            )
-        if end and end > today:
-            self.add_error(
-                "end_date", ValidationError(_("This date is in the future."), code="future")
-            )
-        ongoing = data.get("ongoing")
-        if ongoing and end:
-            self.add_error(
-                "end_date", ValidationError(_("An ongoing event has no end date."), code="ongoing")
-            )
-        if ongoing is False and not end:
-            self.add_error(
-                "end_date",
-                ValidationError(
-                    _("Give the end date, or answer that it is ongoing."), code="required"
-                ),
-            )
-        if outcome in ENDED and ongoing:
-            self.add_error(
-                "ongoing",
-                ValidationError(_("This outcome means the event has ended."), code="outcome"),
-            )
-        aware = data.get("awareness_at")
-        if aware and aware > timezone.now():
-            self.add_error(
-                "awareness_at", ValidationError(_("This time is in the future."), code="future")
-            )
-        # Serious exactly when at least one criterion is Yes.
-        criteria = [name for name in CRITERIA if data.get(name)]
-        if data.get("serious") and not criteria:
-            self.add_error(
-                "serious",
-                ValidationError(
-                    _("A serious event meets at least one criterion: answer Yes to it."),
-                    code="serious_without_criterion",
-                ),
-            )
-        if data.get("serious") is False and criteria:
-            self.add_error(
-                "serious",
-                ValidationError(
-                    _("A criterion is Yes, so the event is serious."), code="criterion_not_serious"
-                ),
-            )
-        # Grade 5 exactly when the outcome is fatal, and then a date of death.
-        if grade == 5 and outcome != Outcome.FATAL:
-            self.add_error(
-                "outcome",
-                ValidationError(
-                    _("Grade 5 means death: the outcome is fatal."), code="grade5_not_fatal"
-                ),
-            )
-        if outcome == Outcome.FATAL and grade != 5 and not self.instance.pk:
-            self.add_error(
-                "grade", ValidationError(_("A fatal outcome is grade 5."), code="fatal_not_grade5")
-            )
-        if outcome == Outcome.FATAL and not data.get("sae_death"):
-            self.add_error(
-                "sae_death",
-                ValidationError(_("A fatal event results in death."), code="fatal_not_death"),
-            )
-        death = data.get("death_date")
-        if outcome == Outcome.FATAL and not death:
-            self.add_error(
-                "death_date", ValidationError(_("Give the date of death."), code="required")
-            )
-        if death and onset and death < onset:
-            self.add_error(
-                "death_date", ValidationError(_("Death cannot precede the onset."), code="order")
-            )
-        if outcome != Outcome.FATAL:
+        if data.get("grade") is None and self.instance.pk:
+            data["grade"] = self.instance.grade
+        values = rules.adverse_event_values(
+            data, ae=self.instance, first_dose_date=self.participant.first_dose_date
+        )
+        add_rule_errors(self, values, RULES)
+        if data.get("outcome") != Outcome.FATAL:
             data["death_date"] = None
         return data
 
@@ -305,13 +204,13 @@ class FollowUpForm(ClinicalRecordForm):
             choices=grade_choices(adverse_event.term),
         )
 
-    def clean_on_date(self):
-        on = self.cleaned_data["on_date"]
-        if on > timezone.localdate():
-            raise ValidationError(_("This date is in the future."), code="future")
-        if on < self.adverse_event.onset_date:
-            raise ValidationError(_("A follow-up cannot precede the onset."), code="before_onset")
-        return on
+    def clean(self):
+        data = super().clean()
+        ae = self.adverse_event
+        add_rule_errors(
+            self, {**data, "term": ae.term, "onset_date": ae.onset_date}, rules.FOLLOW_UP_RULES
+        )
+        return data
 
 
 class SafetyReportForm(ClinicalRecordForm):
@@ -329,16 +228,7 @@ class SafetyReportForm(ClinicalRecordForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("kind") == ReportKind.FOLLOW_UP and not data.get("follows"):
-            self.add_error(
-                "follows",
-                ValidationError(_("Link the follow-up to the report it follows."), code="required"),
-            )
-        sent = data.get("sent_at")
-        if sent and sent > timezone.now():
-            self.add_error(
-                "sent_at", ValidationError(_("This time is in the future."), code="future")
-            )
+        add_rule_errors(self, data, rules.SAFETY_REPORT_RULES)
         return data
 
 

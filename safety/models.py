@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -355,8 +357,26 @@ class SafetyReport(ClinicalRecord):
         return f"{self.get_kind_display()} {self.sent_at:%Y-%m-%d %H:%M}"
 
 
+# What was met, and when: facts that never change once an alert is recorded.
+ALERT_FACTS = (
+    "rule",
+    "key",
+    "message",
+    "message_template",
+    "message_params",
+    "participant",
+    "study_wide",
+    "triggered_at",
+)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
 class StoppingRuleAlert(models.Model):
-    """A stopping rule that was met: shown on every page until an investigator acknowledges it."""
+    """A stopping rule that was met: shown on every page until an investigator acknowledges it.
+
+    Audited, and append-only but for one forward step: the facts of what was met never change,
+    and the acknowledgement (who, when, with what comment) is written once.
+    """
 
     rule = models.CharField(_("rule"), max_length=40)
     key = models.CharField(_("key"), max_length=200, unique=True)
@@ -395,6 +415,23 @@ class StoppingRuleAlert(models.Model):
                 | (Q(acknowledged_by__isnull=False) & ~Q(comment="")),
                 name="alert_ack_complete",
             )
+        ]
+        triggers = [
+            # A safety decision stays on record: an alert is never deleted, also by raw SQL.
+            pgtrigger.Protect(name="no_delete", operation=pgtrigger.Delete),
+            # What was met, for whom and when is a fact, never rewritten.
+            pgtrigger.Protect(
+                name="facts_frozen",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.AnyChange(*ALERT_FACTS),
+            ),
+            # Acknowledging is a one-time forward step: an acknowledged alert is frozen, so its
+            # acknowledgement can be neither withdrawn nor rewritten.
+            pgtrigger.Protect(
+                name="acknowledged_once",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__acknowledged_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

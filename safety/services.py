@@ -11,25 +11,25 @@ from django.utils.translation import gettext as _
 
 from accounts.access import can
 from accounts.roles import Perm, Role
+from crf.audit import actor_context, audit_context
 from crf.notifications import active_users, notify
+from crf.rules import check_rules, values_of
 from crf.services import record_create, record_save, record_update
 from dosing.selectors import doses_by_participant
 from enrollment.models import Participant
 from safety import clocks as safety_clocks
-from safety import stopping
+from safety import rules, stopping
 from safety.models import AdverseEvent, AeFollowUp, Outcome, SafetyReport, StoppingRuleAlert
 from trialportal import protocol
 
 
-def _check_grade(term, grade: int, field: str = "grade") -> None:
-    if grade not in term.grades:
-        raise ValidationError(
-            {
-                field: _("%(term)s has grades %(grades)s only.")
-                % {"term": term.term, "grades": ", ".join(map(str, term.grades))}
-            },
-            code="grade_not_defined",
-        )
+def _check_adverse_event(ae: AdverseEvent, participant: Participant) -> None:
+    """The adverse-event rules, the invariant of every write of an event (create and edit)."""
+    values = values_of(ae, rules.ADVERSE_EVENT_FIELDS)
+    check_rules(
+        rules.adverse_event_values(values, ae=ae, first_dose_date=participant.first_dose_date),
+        rules.ADVERSE_EVENT_RULES,
+    )
 
 
 def _enqueue_side_effects(ae: AdverseEvent) -> None:
@@ -47,19 +47,8 @@ def adverse_event_report(
     *, ae: AdverseEvent, actor, expected_version: int | None = None, reason: str = ""
 ) -> AdverseEvent:
     """Report (or correct) an adverse event; the investigator assesses it separately."""
-    _check_grade(ae.term, ae.grade)
     participant = Participant.objects.select_for_update(of=("self",)).get(pk=ae.participant_id)
-    if participant.first_dose_date is None or ae.onset_date < participant.first_dose_date:
-        raise ValidationError(
-            {
-                "onset_date": _(
-                    "Onset before the first dose (%(date)s) is medical history, not an "
-                    "adverse event."
-                )
-                % {"date": participant.first_dose_date or _("not given yet")}
-            },
-            code="before_first_dose",
-        )
+    _check_adverse_event(ae, participant)
     if ae.pk is None:
         # AESPID: the next number of this participant, under the participant's row lock.
         last = AdverseEvent.objects.filter(participant=participant).aggregate(n=Max("number"))["n"]
@@ -76,7 +65,7 @@ def adverse_event_assess(
     *, ae: AdverseEvent, actor, expected_version: int, reason: str = ""
 ) -> AdverseEvent:
     """Record the investigator's assessment: grade confirmed, causality, expectedness."""
-    _check_grade(ae.term, ae.grade)
+    _check_adverse_event(ae, ae.participant)
     ae.assessed_by = actor
     ae.assessed_at = timezone.now()
     ae = record_update(
@@ -97,17 +86,23 @@ def ae_follow_up_add(*, follow_up: AeFollowUp, actor) -> AeFollowUp:
         .select_related("term")
         .get(pk=follow_up.adverse_event_id)
     )
-    _check_grade(ae.term, follow_up.grade)
-    if follow_up.on_date < ae.onset_date:
-        raise ValidationError(
-            {"on_date": _("A follow-up cannot precede the onset.")}, code="before_onset"
-        )
+    check_rules(
+        {
+            **values_of(follow_up, ("grade", "on_date")),
+            "term": ae.term,
+            "onset_date": ae.onset_date,
+        },
+        rules.FOLLOW_UP_RULES,
+    )
     follow_up = record_create(record=follow_up, actor=actor)
     if follow_up.grade == 5 and ae.outcome != Outcome.FATAL:
+        # Death is serious by ICH E2A: the event now results in death.
         ae.outcome = Outcome.FATAL
         ae.death_date = follow_up.on_date
         ae.ongoing = False
         ae.end_date = follow_up.on_date
+        ae.serious = ae.sae_death = True
+        _check_adverse_event(ae, ae.participant)
         ae = record_update(
             record=ae,
             actor=actor,
@@ -121,10 +116,7 @@ def ae_follow_up_add(*, follow_up: AeFollowUp, actor) -> AeFollowUp:
 @transaction.atomic
 def safety_report_add(*, report: SafetyReport, actor) -> SafetyReport:
     """Record a report sent to the sponsor, ethics committee or regulator."""
-    if report.sent_at > timezone.now():
-        raise ValidationError(
-            {"sent_at": _("A report cannot be sent in the future.")}, code="future"
-        )
+    check_rules(values_of(report, ("kind", "follows", "sent_at")), rules.SAFETY_REPORT_RULES)
     return record_create(record=report, actor=actor)
 
 
@@ -195,15 +187,34 @@ def sae_clock_scan(*, now=None) -> int:
 
 
 def stopping_rules_check() -> list[StoppingRuleAlert]:
-    """Evaluate the stopping rules; record and announce each newly met one."""
+    """Evaluate the stopping rules; record each newly met one and announce it once per event."""
     events = list(
         AdverseEvent.objects.filter(retired_at__isnull=True)
         .select_related("participant", "term")
         .prefetch_related("follow_ups")
     )
     doses = {pid: list(days.values()) for pid, days in doses_by_participant().items()}
-    new_alerts = []
+    hits_by_event: dict[str, list[stopping.RuleHit]] = {}
     for hit in stopping.evaluate(events, doses):
+        hits_by_event.setdefault(hit.event_key, []).append(hit)
+    new_alerts = []
+    for event_key, hits in hits_by_event.items():
+        new_alerts += _stopping_alerts_record(event_key=event_key, hits=hits)
+    return new_alerts
+
+
+@transaction.atomic
+def _stopping_alerts_record(*, event_key: str, hits: list[stopping.RuleHit]):
+    """Record the rules one event newly met; send each recipient one alert naming them all.
+
+    A related death meets the death rule, "related grade 4 or higher" and the individual stop at
+    once: one message lists the three. The alert rows and their notifications are written in one
+    transaction, so a failed run leaves nothing half announced and its retry announces it; a
+    rerun finds the alerts recorded and sends nothing. A rule the same event meets later (e.g.
+    once the investigator assesses it as related) is announced then, under its own key.
+    """
+    new = []
+    for hit in hits:
         with translation.override("en"):
             english_message = hit.message
         alert, created = StoppingRuleAlert.objects.get_or_create(
@@ -217,29 +228,33 @@ def stopping_rules_check() -> list[StoppingRuleAlert]:
                 "study_wide": hit.study_wide,
             },
         )
-        if not created:
-            continue
-        new_alerts.append(alert)
-        recipients = (
-            active_users(pi=True) | active_users(role=Role.MONITOR) | active_users(role=Role.DSMB)
-            if hit.study_wide
-            else active_users(pi=True) | active_users(role=Role.INVESTIGATOR)
+        if created:
+            new.append((hit, alert))
+    if not new:
+        return []
+    study_wide = any(hit.study_wide for hit, _alert in new)
+    recipients = active_users(pi=True)
+    if study_wide:
+        recipients = recipients | active_users(role=Role.MONITOR) | active_users(role=Role.DSMB)
+    if not all(hit.study_wide for hit, _alert in new):
+        recipients = recipients | active_users(role=Role.INVESTIGATOR)
+    # The link leads to the safety dashboard; the DSMB, who may not open it, reads the inbox.
+    subject = _("Stopping rule met") if study_wide else _("Individual stopping rule met")
+    body = "\n".join(hit.message for hit, _alert in new)
+    rules_met = "+".join(sorted(hit.rule for hit, _alert in new))
+    readers, others = [], []
+    for user in recipients.distinct():
+        (readers if can(user, Perm.VIEW_DATA) else others).append(user)
+    for url, users in ((reverse("safety:dashboard"), readers), ("", others)):
+        notify(
+            key=f"stopping:{event_key}:{rules_met}",
+            kind="stopping_rule",
+            subject=subject,
+            body=body,
+            url=url,
+            recipients=users,
         )
-        # The link leads to the safety dashboard; the DSMB, who may not open it, reads the inbox.
-        subject = _("Stopping rule met") if hit.study_wide else _("Individual stopping rule met")
-        readers, others = [], []
-        for user in recipients.distinct():
-            (readers if can(user, Perm.VIEW_DATA) else others).append(user)
-        for url, users in ((reverse("safety:dashboard"), readers), ("", others)):
-            notify(
-                key=f"stopping:{alert.key}",
-                kind="stopping_rule",
-                subject=subject,
-                body=hit.message,
-                url=url,
-                recipients=users,
-            )
-    return new_alerts
+    return [alert for _hit, alert in new]
 
 
 @transaction.atomic
@@ -248,13 +263,18 @@ def alert_acknowledge(*, alert: StoppingRuleAlert, actor, comment: str) -> Stopp
     comment = comment.strip()
     if not comment:
         raise ValidationError({"comment": _("Say what was decided.")}, code="required")
-    updated = StoppingRuleAlert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
-        acknowledged_by=actor, acknowledged_at=timezone.now(), comment=comment
-    )
+    with audit_context(subject=_alert_subject(alert), **actor_context(actor)):
+        updated = StoppingRuleAlert.objects.filter(
+            pk=alert.pk, acknowledged_at__isnull=True
+        ).update(acknowledged_by=actor, acknowledged_at=timezone.now(), comment=comment)
     if updated != 1:
         raise ValidationError(_("This alert was acknowledged already."), code="already")
     alert.refresh_from_db()
     return alert
+
+
+def _alert_subject(alert: StoppingRuleAlert) -> str:
+    return alert.participant.participant_id if alert.participant_id else ""
 
 
 def open_alerts():

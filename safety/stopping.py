@@ -38,10 +38,17 @@ class RuleHit:
     params: dict
     participant_id: int | None
     study_wide: bool
+    # The one event that met the rule (e.g. "ae:12"), so that an event meeting several rules is
+    # announced once; empty when the hit is its own event (a cluster, recurrent desaturation).
+    event: str = ""
 
     @property
     def message(self) -> str:
         return render(self.template, self.params)
+
+    @property
+    def event_key(self) -> str:
+        return self.event or self.key
 
 
 def _label(ae: AdverseEvent) -> dict:
@@ -91,6 +98,7 @@ def evaluate(
                     {"ae": _label(ae)},
                     ae.participant_id,
                     True,
+                    event=f"ae:{ae.pk}",
                 )
             )
         if related and worst >= protocol.STOP_RELATED_GRADE:
@@ -105,6 +113,7 @@ def evaluate(
                     {"grade": protocol.STOP_RELATED_GRADE, "ae": _label(ae)},
                     ae.participant_id,
                     True,
+                    event=f"ae:{ae.pk}",
                 )
             )
         if (
@@ -125,6 +134,7 @@ def evaluate(
                     {"term": ae.term.term, "hours": protocol.STOP_AIRWAY_HOURS, "ae": _label(ae)},
                     ae.participant_id,
                     True,
+                    event=f"ae:{ae.pk}",
                 )
             )
         if related and worst >= protocol.STOP_CLUSTER_GRADE:
@@ -146,6 +156,7 @@ def evaluate(
                     },
                     ae.participant_id,
                     False,
+                    event=f"ae:{ae.pk}",
                 )
             )
         if ae.term.term in protocol.INDIVIDUAL_STOP_TERMS:
@@ -157,6 +168,7 @@ def evaluate(
                     {"pid": ae.participant.participant_id, "ae": _label(ae)},
                     ae.participant_id,
                     False,
+                    event=f"ae:{ae.pk}",
                 )
             )
     for events_by_participant in clusters.values():

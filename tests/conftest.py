@@ -13,6 +13,23 @@ from django.contrib.auth.models import Group
 from accounts.roles import Role
 
 PASSWORD = "correct-horse-battery-staple"
+# The authenticator-app secret of every persona whose role requires two-factor authentication.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def totp_code(secret: str = TOTP_SECRET, at: float | None = None) -> str:
+    """The code an authenticator app shows for the secret now (or at the Unix time `at`)."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    moment = time.time() if at is None else at
+    return format_hotp_value(hotp_value(secret, int(moment) // 30))
+
+
+def enrol_totp(user, secret: str = TOTP_SECRET):
+    """Give the user an authenticator app, as if they had enrolled at the sign-in."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    return TOTP.activate(user, secret).instance
 
 
 def wait_for(condition, timeout: float = 30.0) -> bool:
@@ -30,12 +47,24 @@ _counter = itertools.count()
 
 @pytest.fixture
 def make_user(db):
-    def _make(role: Role | None = None, *, username: str | None = None, **extra):
+    def _make(
+        role: Role | None = None,
+        *,
+        username: str | None = None,
+        mfa: bool | None = None,
+        **extra,
+    ):
+        """A user with the role; enrolled in two-factor authentication if the role requires it
+        (or as `mfa` says)."""
+        from django.conf import settings
+
         username = username or f"{role or 'outsider'}-{next(_counter)}"
         extra.setdefault("email", f"{username}@example.org")
         user = get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
         if role is not None:
             user.groups.add(Group.objects.get(name=role))
+        if mfa if mfa is not None else role in settings.MFA_REQUIRED_ROLES:
+            enrol_totp(user)
         return user
 
     return _make

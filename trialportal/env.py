@@ -64,6 +64,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_choices(name: str, default: list[str], *, choices: list[str]) -> list[str]:
+    """A comma-separated list whose every item is one of `choices` (an empty value: none)."""
+    values = env_list(name, default)
+    unknown = [value for value in values if value not in choices]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{name}: {', '.join(map(repr, unknown))} not among {', '.join(choices)}."
+        )
+    return values
+
+
 def env_origins(name: str) -> list[str]:
     origins = env_list(name)
     for origin in origins:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from trialportal.env import (
     celery_broker_url,
     env_bool,
+    env_choices,
     env_database,
     env_int,
     env_list,
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "axes",
     "rules",
     "crispy_forms",
@@ -88,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.MFARequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crf.middleware.AuditContextMiddleware",
     # Axes goes last so that it sees the final response of a failed login.
@@ -165,6 +168,22 @@ ACCOUNT_PREVENT_ENUMERATION = True
 # Lockout is axes' job (per username + IP): allauth's own per-IP failure limit would lock a whole
 # hospital ward that shares one NAT address.
 ACCOUNT_RATE_LIMITS = {"login_failed": None}
+
+# Multi-factor authentication (allauth.mfa): an authenticator app (TOTP) with recovery codes.
+# The roles in MFA_REQUIRED_ROLES must enrol at their next sign-in (accounts.mfa); for the other
+# roles it is optional, from the account menu.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "trialportal")
+MFA_ADAPTER = "accounts.mfa.MFAAdapter"
+MFA_FORMS = {
+    "authenticate": "accounts.mfa.AuthenticateForm",
+    "activate_totp": "accounts.mfa.ActivateTOTPForm",
+}
+# The values of accounts.roles.Role (a test keeps the two lists equal).
+STUDY_ROLES = ["coordinator", "investigator", "monitor", "dsmb", "admin"]
+MFA_REQUIRED_ROLES = env_choices(
+    "MFA_REQUIRED_ROLES", ["investigator", "monitor", "admin"], choices=STUDY_ROLES
+)
 
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=30)

@@ -266,6 +266,7 @@ def test_compliance_counts_given_partial_not_given_and_missed_days(coordinator, 
         given="partial",
         not_given_reason="intolerance",
         dose_particles=100_000_000,
+        dose_reason="stopped early",
     )
     make_dose(
         participant,

@@ -81,12 +81,13 @@ def test_the_investigator_opens_the_sae_alert_assesses_the_event_and_signs_a_vis
     assert investigator.printed_name in shown
     assert timezone.localtime(ae.assessed_at).strftime("%Y-%m-%d %H:%M") in shown
 
-    # The signature of the visit, after the password asked again.
+    # The signature of the visit: the session's first, so user ID and password (21 CFR 11.200).
     page.goto(visit.get_absolute_url())
     assert page.get_by_test_id("signature").count() == 0
     sign_url = reverse("crf:sign", args=["outcomes.visit", visit.pk, "visit"])
     page.locator(f"a[href='{sign_url}']").click()
     page.wait_for_url(f"**{sign_url}")
+    page.locator("input[name=user_id]").fill(investigator.username)
     password = page.locator("input[name=password]")
     assert password.get_attribute("type") == "password"
     password.fill("not-my-password")
@@ -98,6 +99,7 @@ def test_the_investigator_opens_the_sae_alert_assesses_the_event_and_signs_a_vis
     error = page.locator("#div_id_password .invalid-feedback")
     assert error.is_visible() and error.inner_text().strip()
     assert password.input_value() == ""
+    assert page.locator("input[name=user_id]").input_value() == investigator.username
     assert not Signature.objects.exists()
     shot(page, "investigator-sign-wrong-password")
 

@@ -11,8 +11,10 @@ import shutil
 import subprocess
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from tests.conftest import enrol_totp
 from tests.e2e.conftest import SCREENSHOTS
 
 PHONE = 390
@@ -32,6 +34,10 @@ def demo_trial(settings):
     settings.DEBUG = True
     call_command("load_demo", stdout=io.StringIO())
     settings.DEBUG = False
+    # The accounts whose role requires two-factor authentication have enrolled their app.
+    for account in DEMO_ACCOUNTS:
+        if account.role in settings.MFA_REQUIRED_ROLES:
+            enrol_totp(get_user_model().objects.get(username=account.username))
     return {account.username: account for account in DEMO_ACCOUNTS}
 
 

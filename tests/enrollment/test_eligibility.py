@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from enrollment.models import Failure, Screening
@@ -68,15 +69,16 @@ def test_age_counts_at_consent(coordinator):
     from enrollment.models import Consent
     from enrollment.services import consent_save
 
-    consent_save(
-        consent=Consent(
-            screening=screening,
-            form_version="2.1",
-            consented_at=consent_at,
-            obtained_by=coordinator,
-        ),
-        actor=coordinator,
-    )
+    with time_machine.travel(consent_at + dt.timedelta(hours=1), tick=False):
+        consent_save(
+            consent=Consent(
+                screening=screening,
+                form_version="2.1",
+                consented_at=consent_at,
+                obtained_by=coordinator,
+            ),
+            actor=coordinator,
+        )
     screening.refresh_from_db()
     assert screening.eligible is True
 
@@ -94,17 +96,18 @@ def test_a_re_evaluation_after_consent_is_audited_with_its_reason(coordinator):
     from enrollment.models import Consent
     from enrollment.services import consent_save
 
-    consent_save(
-        consent=Consent(
-            screening=screening,
-            form_version="2.1",
-            consented_at=timezone.make_aware(
-                dt.datetime.combine(today + dt.timedelta(days=3), dt.time(9))
+    consent_at = timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=3), dt.time(9)))
+    # The service records the consent that took place; a consent is not dated in the future.
+    with time_machine.travel(consent_at + dt.timedelta(hours=1), tick=False):
+        consent_save(
+            consent=Consent(
+                screening=screening,
+                form_version="2.1",
+                consented_at=consent_at,
+                obtained_by=coordinator,
             ),
-            obtained_by=coordinator,
-        ),
-        actor=coordinator,
-    )
+            actor=coordinator,
+        )
     screening.refresh_from_db()
     assert screening.failure_reasons == [Failure.AGE]
     assert (

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
@@ -238,8 +239,11 @@ def test_sdv_counts_only_records_a_monitor_can_see_and_verify(
 
 
 def sign(client, record, scope, password=PASSWORD):
+    """Sign with the signed-in user's ID (asked at the first signature of a session) and password."""
+    user_id = get_user_model().objects.get(pk=client.session["_auth_user_id"]).get_username()
     return client.post(
-        f"/records/{record._meta.label_lower}/{record.pk}/sign/{scope}/", {"password": password}
+        f"/records/{record._meta.label_lower}/{record.pk}/sign/{scope}/",
+        {"user_id": user_id, "password": password},
     )
 
 

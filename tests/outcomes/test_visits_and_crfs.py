@@ -226,11 +226,17 @@ def test_changing_a_lab_result_needs_a_reason(client_for, coordinator, participa
     url = f"/participants/{participant.participant_id}/visits/{visit.pk}/labs/"
     client = client_for(coordinator)
     client.post(url, lab_data())
-    response = client.post(url, lab_data(lab_ferritin_value="1900"))
+    # The page posts back the version of each result it showed.
+    response = client.post(url, lab_data(lab_ferritin_value="1900", lab_ferritin_version="1"))
     assert response.context["form"].errors["reason_for_change"]
     assert (
         client.post(
-            url, lab_data(lab_ferritin_value="1900", reason_for_change="transcription")
+            url,
+            lab_data(
+                lab_ferritin_value="1900",
+                lab_ferritin_version="1",
+                reason_for_change="transcription",
+            ),
         ).status_code
         == 302
     )

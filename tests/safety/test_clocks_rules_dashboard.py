@@ -243,14 +243,14 @@ def test_a_stopping_rule_alerts_and_shows_a_banner_until_acknowledged(
     alert = StoppingRuleAlert.objects.get(rule="related_grade4")
     notified = set(
         Notification.objects.filter(
-            kind="stopping_rule", key__startswith=f"stopping:{alert.key}"
+            kind="stopping_rule", key__startswith="stopping:ae:"
         ).values_list("recipient__username", flat=True)
     )
     assert {pi.username, monitor.username, dsmb_member.username} <= notified
     # The DSMB member, who may not open the safety dashboard, gets no link to it.
     links = dict(
         Notification.objects.filter(
-            kind="stopping_rule", key__startswith=f"stopping:{alert.key}"
+            kind="stopping_rule", key__startswith="stopping:ae:"
         ).values_list("recipient__username", "url")
     )
     assert (links[monitor.username], links[dsmb_member.username]) == ("/safety/", "")

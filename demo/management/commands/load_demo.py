@@ -33,3 +33,15 @@ class Command(BaseCommand):
         for account, _ in results:
             self.stdout.write(f"  {account.role.label:<14}{account.username:<15}{account.password}")
         self.stdout.write("  (a password changed after the first load stays changed)")
+        required = [
+            account.role.label
+            for account, _ in results
+            if account.role in settings.MFA_REQUIRED_ROLES
+        ]
+        if required:
+            self.stdout.write(
+                f"  Two-factor authentication is required for: {', '.join(map(str, required))}."
+            )
+            self.stdout.write(
+                "  These accounts set up an authenticator app (TOTP) at their first sign-in."
+            )
