@@ -367,6 +367,9 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+    # Set by the worker sending the e-mail; a claim older than NOTIFICATION_EMAIL_LEASE belongs to
+    # a worker that died mid-send, and another may take it.
+    email_claimed_at = models.DateTimeField(_("e-mail claimed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")

@@ -29,6 +29,7 @@ from crf.models import (
     Verification,
 )
 from crf.notifications import notify
+from ops.outbox import outbox_enqueue
 
 # --- Data queries ---------------------------------------------------------------------------------
 
@@ -326,8 +327,11 @@ def _signatures_to_recheck(record: ClinicalRecord) -> list[Signature]:
 
 
 def on_record_changed(record: ClinicalRecord) -> None:
-    """Tell the monitor when a change clears their verification, and the signer when a signature
-    no longer matches (the marks themselves are recomputed from versions and hashes)."""
+    """Tell the monitor when a change clears their verification, and owe a re-check of the
+    signatures the change may break (re-hashing a casebook is a worker's job, not the request's).
+
+    The marks themselves are recomputed from versions and hashes when a page shows them.
+    """
     verification = Verification.objects.filter(**_ref(record)).select_related("verified_by").first()
     if verification is not None and verification.record_version != record.version:
         notify(
@@ -342,8 +346,22 @@ def on_record_changed(record: ClinicalRecord) -> None:
             % {"old": verification.record_version, "new": record.version},
             url=record.history_url(),
         )
+    if Signature.objects.filter(subject=record.audit_subject).exists():
+        label = record._meta.label_lower
+        outbox_enqueue(
+            task="crf.tasks.signatures_recheck",
+            args=[label, record.pk],
+            key=f"signature-recheck:{label}:{record.pk}:v{record.version}",
+        )
+
+
+def signatures_recheck(*, label: str, pk: int) -> int:
+    """Tell each signer whose signature no longer matches after a change to the record."""
+    record = apps.get_model(label).objects.get(pk=pk)
+    told = 0
     for signature in _signatures_to_recheck(record):
         if not signature_valid(signature):
+            told += 1
             notify(
                 recipients=[signature.signer],
                 key=f"signature-invalid:{signature.pk}",
@@ -354,6 +372,7 @@ def on_record_changed(record: ClinicalRecord) -> None:
                 % {"at": timezone.localtime(signature.signed_at).strftime("%Y-%m-%d %H:%M")},
                 url=record.history_url(),
             )
+    return told
 
 
 # --- Locking --------------------------------------------------------------------------------------

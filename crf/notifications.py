@@ -1,4 +1,4 @@
-"""Notifications: written once per key, shown in the inbox, emailed once."""
+"""Notifications: written once per key, shown in the inbox, emailed once after commit."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from crf.models import Notification
+from ops.outbox import outbox_enqueue
 
 logger = logging.getLogger("trialportal.notifications")
 
@@ -35,16 +37,32 @@ def notification_create(
         return Notification.objects.get(key=key)
 
 
+class NotificationBusy(Exception):
+    """Another worker is sending this e-mail right now; try again after its lease."""
+
+
 def notification_email(*, notification_id: int) -> bool:
-    """Email the notification unless it was emailed already; return whether this call sent it."""
-    # Claim the row first: of two concurrent calls only one sees emailed_at empty.
-    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
-        emailed_at=timezone.now()
+    """Email the notification unless it was emailed already; return whether this call sent it.
+
+    Runs in a worker (crf.tasks.notification_email), never inside a request.
+    """
+    now = timezone.now()
+    # Claim the row first: of two concurrent calls only one takes it. A claim older than the
+    # lease was left by a worker killed mid-send, which sent nothing (emailed_at is still empty).
+    claimed = (
+        Notification.objects.filter(pk=notification_id, emailed_at__isnull=True)
+        .filter(
+            Q(email_claimed_at__isnull=True)
+            | Q(email_claimed_at__lte=now - settings.NOTIFICATION_EMAIL_LEASE)
+        )
+        .update(email_claimed_at=now)
     )
     if claimed != 1:
+        if Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).exists():
+            raise NotificationBusy(notification_id)
         return False
     notification = Notification.objects.select_related("recipient").get(pk=notification_id)
-    address = notification.email or (notification.recipient.email if notification.recipient else "")
+    address = _address(notification)
     if not address:
         return False
     link = f"\n\n{settings.SITE_URL.rstrip('/')}{notification.url}" if notification.url else ""
@@ -57,16 +75,25 @@ def notification_email(*, notification_id: int) -> bool:
         )
     except Exception:
         # Release the claim so a retry sends it.
-        Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+        Notification.objects.filter(pk=notification_id).update(email_claimed_at=None)
         raise
+    Notification.objects.filter(pk=notification_id).update(emailed_at=timezone.now())
     logger.info("emailed notification=%s to=%s", notification.key, address)
     return True
+
+
+def _address(notification: Notification) -> str:
+    return notification.email or (notification.recipient.email if notification.recipient else "")
 
 
 def notify(
     *, key: str, kind: str, subject: str, body: str, url: str = "", recipients=(), emails=()
 ) -> int:
-    """Notify each user (inbox and email) and each address, once per key; return emails sent."""
+    """Notify each user (inbox) and each address, once per key; return the e-mails newly owed.
+
+    Only rows are written here, in the caller's transaction: each e-mail is owed through the
+    outbox and sent by a worker after commit, so a mail server that fails never fails the save.
+    """
     notifications = [
         notification_create(
             key=f"{key}:user:{user.pk}", kind=kind, subject=subject, body=body, url=url,
@@ -80,8 +107,13 @@ def notify(
         for email in emails
     ]  # fmt: skip
     return sum(
-        notification.emailed_at is None and notification_email(notification_id=notification.pk)
+        outbox_enqueue(
+            task="crf.tasks.notification_email",
+            args=[notification.pk],
+            key=f"notification-email:{notification.pk}",
+        )
         for notification in notifications
+        if notification.emailed_at is None and _address(notification)
     )
 
 

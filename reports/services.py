@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 
+from ops.outbox import outbox_enqueue
 from reports.dsmb_data import dsmb_data
 from reports.dsmb_pdf import DsmbReport
 from reports.models import Report, ReportDownload, ReportLanguage, ReportState
@@ -25,11 +26,11 @@ STALE_REQUEST = dt.timedelta(minutes=2)  # a request whose task was lost is re-q
 
 @transaction.atomic
 def report_request(*, cutoff: dt.datetime, actor, language: str = ReportLanguage.EN) -> Report:
-    """Create the report row (the outbox) and queue its build once the row is committed."""
-    from reports.tasks import build_report
-
+    """Create the report row and owe its build (sent to a worker once the row is committed)."""
     report = Report.objects.create(cutoff=cutoff, requested_by=actor, language=language)
-    transaction.on_commit(lambda: build_report.delay(report.pk))
+    outbox_enqueue(
+        task="reports.tasks.build_report", args=[report.pk], key=f"report-build:{report.pk}"
+    )
     return report
 
 
@@ -127,15 +128,19 @@ def report_build(report_id: int) -> bool:
     return True
 
 
+@transaction.atomic
 def report_retry(*, report: Report) -> bool:
     """Queue a failed report again."""
-    from reports.tasks import build_report
-
     moved = Report.objects.filter(pk=report.pk, state=ReportState.FAILED).update(
         state=ReportState.REQUESTED, error=""
     )
     if moved:
-        transaction.on_commit(lambda: build_report.delay(report.pk))
+        attempts = Report.objects.values_list("attempts", flat=True).get(pk=report.pk)
+        outbox_enqueue(
+            task="reports.tasks.build_report",
+            args=[report.pk],
+            key=f"report-build:{report.pk}:after-attempt-{attempts}",
+        )
     return bool(moved)
 
 

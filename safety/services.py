@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -17,6 +19,7 @@ from crf.rules import check_rules, values_of
 from crf.services import record_create, record_save, record_update
 from dosing.selectors import doses_by_participant
 from enrollment.models import Participant
+from ops.outbox import outbox_enqueue
 from safety import clocks as safety_clocks
 from safety import rules, stopping
 from safety.models import AdverseEvent, AeFollowUp, Outcome, SafetyReport, StoppingRuleAlert
@@ -33,13 +36,22 @@ def _check_adverse_event(ae: AdverseEvent, participant: Participant) -> None:
 
 
 def _enqueue_side_effects(ae: AdverseEvent) -> None:
-    """After commit: the SAE alert (for a serious event) and the stopping-rule check."""
-    from safety import tasks
+    """Owe, through the outbox, the SAE alert (for a serious event) and the stopping-rule check.
 
-    ae_id, version, serious = ae.pk, ae.version, ae.serious
-    if serious:
-        transaction.on_commit(lambda: tasks.sae_alert.delay(ae_id, version))
-    transaction.on_commit(lambda: tasks.stopping_rules_check.delay())
+    Written in the save's transaction and sent after commit; with the broker down, beat sends them
+    once it is back, so a committed AE always gets its alert and its check.
+    """
+    if ae.serious:
+        outbox_enqueue(
+            task="safety.tasks.sae_alert",
+            args=[ae.pk, ae.version],
+            key=f"sae-alert:{ae.pk}:v{ae.version}",
+        )
+    # Once per save, not per AE version: a follow-up changes the worst grade without a new version.
+    outbox_enqueue(
+        task="safety.tasks.stopping_rules_check",
+        key=f"stopping-rules-check:ae:{ae.pk}:{uuid.uuid4().hex}",
+    )
 
 
 @transaction.atomic

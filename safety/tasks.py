@@ -3,9 +3,8 @@ from celery import shared_task
 from safety import services
 
 
-@shared_task(
-    name="safety.tasks.sae_alert", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
-)
+# Enqueued through the outbox (ops.tasks.outbox_deliver), which owns the retries.
+@shared_task(name="safety.tasks.sae_alert")
 def sae_alert(ae_id: int, version: int) -> int:
     """Alert investigators and safety contacts of a serious AE version (idempotent)."""
     return services.sae_alert_send(ae_id=ae_id, version=version)

@@ -42,6 +42,47 @@ def wait_for(condition, timeout: float = 30.0) -> bool:
     return False
 
 
+def deliver_outbox() -> int:
+    """Run the work owed through the outbox in this process, as a worker would; return how many.
+
+    For tests that are not about background work: inside a test's transaction nothing commits, so
+    nothing is sent to the broker, and the owed rows wait here (work they owe in turn runs too).
+    """
+    from ops.models import OutboxMessage
+    from ops.outbox import outbox_run
+    from trialportal.celery import app
+
+    app.loader.import_default_modules()  # every app's tasks.py, as a starting worker does
+    ran = 0
+    while pending := list(
+        OutboxMessage.objects.filter(done_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ):
+        for message_id in pending:
+            outbox_run(message_id=message_id, tasks=app.tasks)
+            ran += 1
+    return ran
+
+
+def worker_idle(timeout: float = 30.0) -> bool:
+    """Wait until the worker has done all owed work and consumed everything queued so far.
+
+    The sentinel is a heartbeat queued last: one worker takes tasks in order, so when it has run,
+    whatever was queued before it has run too. No sleeping to prove that nothing else happens.
+    """
+    from ops.models import Heartbeat, OutboxMessage
+    from ops.tasks import heartbeat
+
+    if not wait_for(
+        lambda: not OutboxMessage.objects.filter(done_at__isnull=True).exists(), timeout
+    ):
+        return False
+    Heartbeat.objects.all().delete()
+    heartbeat.delay()
+    return wait_for(Heartbeat.objects.exists, timeout)
+
+
 _counter = itertools.count()
 
 

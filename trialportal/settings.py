@@ -128,14 +128,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, Celery broker ----------------------------------------------------------------
 REDIS_URL = env_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The cache fails open (a miss, never an error) so that sign-in works with Redis down; sessions
+# and the lockout ledger live in the database.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "ops.cache.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "trialportal",
         "TIMEOUT": 300,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Accounts, login, sessions ------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -290,6 +294,8 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on.")
+# A mail server that stops answering must not hold a worker forever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "trialportal@localhost")
 # The address users reach the portal at, for links in emails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
@@ -309,7 +315,10 @@ CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 # A task running longer than the visibility timeout would be redelivered to a second worker: keep
 # every time limit below it.
 CELERY_VISIBILITY_TIMEOUT = 3600
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 3,
+}
 CELERY_TASK_TIME_LIMIT = 1800
 CELERY_TASK_SOFT_TIME_LIMIT = 1500
 CELERY_TASK_ACKS_LATE = True
@@ -327,6 +336,8 @@ CELERY_BEAT_SCHEDULE = {
     "reminder-scan": {"task": "outcomes.tasks.reminder_scan", "schedule": 3600.0},
     # DSMB reports whose task was lost or whose worker died are queued again.
     "report-sweep": {"task": "reports.tasks.sweep_reports", "schedule": 30.0},
+    # Work owed by committed saves that the broker refused or a dead worker dropped is sent again.
+    "outbox-sweep": {"task": "ops.tasks.outbox_sweep", "schedule": 60.0},
     # Settled audit events are sealed into the hash chain; the day's head is recorded and sent.
     "audit-seal": {"task": "crf.tasks.audit_seal", "schedule": 300.0},
     "audit-digest": {"task": "crf.tasks.audit_digest", "schedule": crontab(hour=23, minute=55)},
@@ -334,6 +345,15 @@ CELERY_BEAT_SCHEDULE = {
 # An audit event is sealed once nothing can add to its context any more: the request or task that
 # wrote it has ended. Longer than the hard task time limit.
 AUDIT_SEAL_SETTLE = timedelta(seconds=CELERY_TASK_TIME_LIMIT + 300)
+# The outbox (ops/outbox.py): a failed delivery is retried after 5, 10, 20, 40, 80 s; then, and
+# for anything sent but not done after OUTBOX_RESEND_AFTER, beat's sweep sends it again.
+OUTBOX_RETRY_DELAY = 5.0
+OUTBOX_MAX_RETRIES = 5
+OUTBOX_RESEND_AFTER = timedelta(minutes=5)
+# /health/ reports unhealthy when owed work waits longer than this.
+OUTBOX_MAX_AGE = timedelta(minutes=10)
+# An e-mail claimed by a worker that died is claimable again after this (longer than EMAIL_TIMEOUT).
+NOTIFICATION_EMAIL_LEASE = timedelta(minutes=2)
 # /health/ reports unhealthy when the last worker heartbeat is older than this.
 HEARTBEAT_MAX_AGE = timedelta(minutes=3)
 

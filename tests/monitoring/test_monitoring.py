@@ -8,6 +8,7 @@ import io
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
@@ -17,7 +18,7 @@ from crf import monitoring
 from crf.models import DataQuery, Notification, QueryState, Signature
 from crf.services import record_update
 from outcomes.models import Oxygenation, Visit
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, deliver_outbox
 from tests.factories import make_participant, make_visit
 
 pytestmark = pytest.mark.django_db
@@ -194,6 +195,11 @@ def test_a_change_clears_the_verification_and_tells_the_monitor(
     )
     assert not monitoring.is_verified(oxygenation, oxygenation_verification(oxygenation))
     assert Notification.objects.filter(kind="sdv_cleared", recipient=monitor).count() == 1
+    # Written in the save; e-mailed after commit by a worker, once.
+    assert mail.outbox == []
+    deliver_outbox()
+    deliver_outbox()
+    assert [m.to for m in mail.outbox] == [[monitor.email]]
     page = client_for(monitor).get(monitor_url(oxygenation)).content.decode()
     assert "verification cleared by a later change" in page
 
@@ -297,9 +303,14 @@ def test_a_change_after_signing_invalidates_the_signature_and_tells_the_signer(
     )
     assert not monitoring.signature_valid(signature)
     assert monitoring.records_sha256(monitoring.scope_records(visit, "visit")) != stored
+    # The re-hash is owed to a worker, not done in the request.
+    assert not Notification.objects.filter(kind="signature_invalid").exists()
+    mail.outbox.clear()
+    deliver_outbox()
     assert (
         Notification.objects.filter(kind="signature_invalid", recipient=investigator).count() == 1
     )
+    assert [m.to for m in mail.outbox] == [[investigator.email]]
     assert (
         "no longer valid" in client_for(investigator).get(visit.get_absolute_url()).content.decode()
     )

@@ -23,8 +23,11 @@ def test_health_is_ok_with_a_fresh_heartbeat():
     assert {name for name, check in body["checks"].items() if check["ok"]} == {
         "database",
         "redis",
+        "broker",
         "worker_heartbeat",
+        "outbox",
     }
+    assert body["checks"]["outbox"]["detail"] == "0 waiting"
 
 
 def test_health_is_unhealthy_without_any_heartbeat():
@@ -61,3 +64,21 @@ def test_health_reports_redis_down():
 def test_health_needs_no_sign_in_and_is_not_cached():
     response = Client().get("/health/")
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+def test_health_is_unhealthy_when_owed_work_waits_longer_than_ten_minutes():
+    from ops.outbox import outbox_enqueue
+
+    heartbeat_record()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        outbox_enqueue(task="ops.tasks.heartbeat", key="health-test")
+    with time_machine.travel(start + dt.timedelta(minutes=9), tick=False):
+        assert Client().get("/health/").json()["checks"]["outbox"] == {
+            "ok": True,
+            "detail": "1 waiting, oldest 540 s",
+        }
+    with time_machine.travel(start + dt.timedelta(minutes=11), tick=False):
+        response = Client().get("/health/")
+        assert response.status_code == 503
+        assert response.json()["checks"]["outbox"]["ok"] is False

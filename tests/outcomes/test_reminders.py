@@ -13,7 +13,7 @@ from django.utils import timezone
 from crf.models import Notification
 from enrollment.models import StudyExit
 from enrollment.services import study_exit_save
-from ops.models import Heartbeat
+from ops.models import Heartbeat, OutboxMessage
 from ops.tasks import heartbeat
 from outcomes.reminders import reminder_scan
 from outcomes.tasks import reminders
@@ -33,6 +33,10 @@ def run_on_worker(at: dt.datetime) -> None:
         deadline = time.monotonic() + 30
         while not Heartbeat.objects.filter(beat_at=timezone.now()).exists():
             assert time.monotonic() < deadline, "the worker did not run the reminder scan"
+            time.sleep(0.05)
+        # The e-mails the scan owes were queued behind the heartbeat; wait until they are sent.
+        while OutboxMessage.objects.filter(done_at__isnull=True).exists():
+            assert time.monotonic() < deadline, "the worker did not send the reminders"
             time.sleep(0.05)
 
 

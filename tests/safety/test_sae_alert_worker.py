@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 from django.core import mail
@@ -11,7 +10,7 @@ from django.utils import timezone
 
 from crf.models import Notification
 from safety.tasks import sae_alert
-from tests.conftest import wait_for
+from tests.conftest import wait_for, worker_idle
 from tests.factories import make_ae, make_participant
 from trialportal import protocol
 
@@ -33,7 +32,7 @@ def test_saving_a_serious_event_alerts_investigators_and_safety_contacts_once(
     )
     expected = 2 + len(protocol.SAFETY_CONTACT_EMAILS)
     assert wait_for(lambda: len(mail.outbox) >= expected), "the worker sent no alert within 30 s"
-    time.sleep(1)  # anything extra would arrive now
+    assert worker_idle()  # anything extra would have arrived by now
     recipients = sorted(address for message in mail.outbox for address in message.to)
     assert recipients == sorted(
         [investigator.email, second_investigator.email, *protocol.SAFETY_CONTACT_EMAILS]
@@ -48,7 +47,7 @@ def test_saving_a_serious_event_alerts_investigators_and_safety_contacts_once(
     # The same task delivered again (a redelivery, or a second worker): nothing new is sent.
     sae_alert.delay(ae.pk, ae.version)
     sae_alert.apply(args=(ae.pk, ae.version))
-    time.sleep(2)
+    assert worker_idle()
     assert len(mail.outbox) == expected
     assert Notification.objects.filter(kind="sae").count() == expected
 
@@ -59,7 +58,7 @@ def test_a_non_serious_event_sends_no_alert(celery_worker, coordinator, investig
     )
     mail.outbox.clear()
     make_ae(participant, coordinator, term="Cough", grade=1)
-    time.sleep(2)
+    assert worker_idle()  # the stopping-rule check ran; no alert was owed
     assert mail.outbox == []
     assert not Notification.objects.filter(kind="sae").exists()
 
