@@ -277,6 +277,9 @@ class ClinicalRecord(models.Model):
 
     # The study permission needed to read this record and its history; identity data narrows it.
     view_perm = "view_data"
+    # Whether the record heads a casebook (every record of one participant) that is signed and
+    # locked as a whole.
+    has_casebook = False
 
     # True when audit_subject is made from the record's own id (a screening number): the id is
     # then taken before the insert, so the creation event is filed under the right subject.

@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -225,7 +226,10 @@ def casebook_records(participant) -> list[ClinicalRecord]:
 
 
 def scope_records(record: ClinicalRecord, scope: str) -> list[ClinicalRecord]:
+    """The records a signature or lock of this scope covers; only a participant has a casebook."""
     if scope == "casebook":
+        if not record.has_casebook:
+            raise Http404
         return casebook_records(record)
     if scope == "visit":
         return record.signature_records()

@@ -260,7 +260,12 @@ def unlock(request, label: str, pk: int, scope: str):
 def query_list(request):
     require(request, Perm.VIEW_DATA)
     state = request.GET.get("state", NOT_CLOSED)
-    queries = DataQuery.objects.select_related("content_type", "opened_by").order_by("opened_at")
+    readable = ContentType.objects.get_for_models(*selectors.readable_models(request.user))
+    queries = (
+        DataQuery.objects.filter(content_type__in=readable.values())
+        .select_related("content_type", "opened_by")
+        .order_by("opened_at")
+    )
     if state in QueryState.values:
         queries = queries.filter(state=state)
     elif state == NOT_CLOSED:
@@ -285,6 +290,8 @@ def query_list(request):
 def query_detail(request, pk: int):
     require(request, Perm.VIEW_DATA)
     query = get_object_or_404(DataQuery.objects.select_related("content_type"), pk=pk)
+    record = query.record
+    require(request, record.view_perm)  # a query shows the value it is about
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         action = request.POST.get("action")
@@ -306,7 +313,6 @@ def query_detail(request, pk: int):
             form.add_error(None, exc)
         else:
             return redirect("crf:query", pk=pk)
-    record = query.record
     page_url, page_label = _record_page(record)
     return render(
         request,
@@ -424,7 +430,7 @@ def audit_review(request):
         "from": request.GET.get("from", "").strip(),
         "to": request.GET.get("to", "").strip(),
     }
-    rows = selectors.audit_rows(filters)
+    rows = selectors.audit_rows(filters, user=request.user)
     if request.GET.get("format") == "csv":
         return _audit_csv(rows)
     return render(
@@ -434,7 +440,7 @@ def audit_review(request):
             "rows": rows[:1000],
             "total": len(rows),
             "filters": filters,
-            "forms": selectors.audit_form_choices(),
+            "forms": selectors.audit_form_choices(request.user),
             "query": request.GET.urlencode(),
         },
     )

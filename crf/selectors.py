@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 from pghistory.models import Events
 
+from accounts.access import can
 from crf.models import ClinicalRecord
 
 
@@ -127,13 +128,24 @@ def clinical_models() -> list[type[ClinicalRecord]]:
     return [m for m in apps.get_models() if issubclass(m, ClinicalRecord)]
 
 
-def audit_form_choices() -> list[tuple[str, str]]:
-    return sorted((m._meta.label, str(m._meta.verbose_name)) for m in clinical_models())
+def readable_models(user) -> list[type[ClinicalRecord]]:
+    """The clinical models whose records and history the user may read.
+
+    The one rule for every place that shows records of many models at once (audit review and its
+    CSV, exports): what a role may not open (identifying details, for site staff only), it may
+    not read there either.
+    """
+    return [m for m in clinical_models() if can(user, m.view_perm)]
 
 
-def audit_rows(filters: dict) -> list[AuditRow]:
-    """Every change of clinical data, newest first, by participant, user, form and date."""
-    models = {m._meta.label: m for m in clinical_models()}
+def audit_form_choices(user) -> list[tuple[str, str]]:
+    return sorted((m._meta.label, str(m._meta.verbose_name)) for m in readable_models(user))
+
+
+def audit_rows(filters: dict, *, user) -> list[AuditRow]:
+    """Every change of clinical data the user may read, newest first, by participant, user, form
+    and date."""
+    models = {m._meta.label: m for m in readable_models(user)}
     labels = [filters["form"]] if filters.get("form") in models else list(models)
     events = Events.objects.filter(pgh_obj_model__in=labels).order_by("pgh_created_at", "pgh_id")
     if filters.get("participant"):

@@ -320,6 +320,8 @@ class StudyStatus(models.TextChoices):
 class Participant(ClinicalRecord):
     """An enrolled participant; known everywhere by the participant ID only."""
 
+    has_casebook = True
+
     participant_id = models.CharField(_("participant ID"), max_length=20, unique=True)
     number = models.PositiveIntegerField(_("enrollment number"), unique=True)
     screening = models.OneToOneField(

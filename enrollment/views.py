@@ -186,7 +186,8 @@ def identity_edit(request, pk: int):
 def enroll(request, pk: int):
     screening = _screening(request, pk, Perm.ENTER_DATA)
     refusal = services.enrollment_refusal(screening)
-    form = EnrollForm(request.POST or None, screening=screening)
+    # Bound on every POST, even an empty one: the refusal is added to the form's errors.
+    form = EnrollForm(request.POST if request.method == "POST" else None, screening=screening)
     if refusal and request.method == "POST":
         form.add_error(None, refusal)
     elif request.method == "POST" and form.is_valid():

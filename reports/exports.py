@@ -18,7 +18,7 @@ from crf.editchecks import Range
 from crf.forms import ClinicalRecordForm
 from crf.models import ClinicalRecord
 from crf.partial_dates import PartialDateField
-from crf.selectors import clinical_models
+from crf.selectors import clinical_models, readable_models
 from crf.spreadsheet import SafeWriter
 from trialportal import protocol
 
@@ -103,10 +103,13 @@ def form_items(model: type[ClinicalRecord]) -> list[Item]:
     return [Item(model, f) for f in model._meta.concrete_fields if f.name not in skip]
 
 
-def exportable_models() -> list[type[ClinicalRecord]]:
-    """Every clinical form except identifying details (never exported)."""
+def exportable_models(user=None) -> list[type[ClinicalRecord]]:
+    """The clinical forms in the exports: of those the user may read, every one but identifying
+    details, which never leave the site. Without a user (a command run on the server), all of
+    them but identifying details."""
+    models = clinical_models() if user is None else readable_models(user)
     return sorted(
-        (m for m in clinical_models() if m._meta.label != "enrollment.Identity"),
+        (m for m in models if m._meta.label != "enrollment.Identity"),
         key=lambda m: m._meta.label,
     )
 
@@ -193,14 +196,14 @@ class _Sink(io.RawIOBase):
         return data
 
 
-def csv_zip_stream() -> Iterator[bytes]:
+def csv_zip_stream(user=None) -> Iterator[bytes]:
     """A zip of one CSV per form plus the data dictionary, produced chunk by chunk."""
     sink = _Sink()
     with (
         translation.override("en"),
         zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive,
     ):
-        for model in exportable_models():
+        for model in exportable_models(user):
             with archive.open(
                 f"{model._meta.label_lower.replace('.', '_')}.csv", mode="w", force_zip64=True
             ) as raw:
@@ -217,7 +220,7 @@ def csv_zip_stream() -> Iterator[bytes]:
         with archive.open("data_dictionary.csv", mode="w") as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             writer = SafeWriter(text)
-            for row in dictionary_rows():
+            for row in dictionary_rows(user):
                 writer.writerow(row)
             text.flush()
             text.detach()
@@ -270,7 +273,7 @@ def data_type(field: models.Field) -> str:
     return "text"
 
 
-def dictionary_rows() -> Iterator[list[str]]:
+def dictionary_rows(user=None) -> Iterator[list[str]]:
     """OID, form, field, labels in English and Chinese, type, unit, ranges, choices, CDISC name."""
     yield [
         "OID",
@@ -285,7 +288,7 @@ def dictionary_rows() -> Iterator[list[str]]:
         "CHOICES",
         "CDISC",
     ]
-    for model in exportable_models():
+    for model in exportable_models(user):
         for item in form_items(model):
             field = item.field
             limits = item_range(item)

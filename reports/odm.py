@@ -90,8 +90,8 @@ def _code_list(item: Item) -> str:
     return f'<CodeList OID="CL.{item.oid[3:]}" Name={quoteattr(field.name)} DataType="text">{"".join(entries)}</CodeList>'
 
 
-def metadata() -> str:
-    models_ = exportable_models()
+def metadata(user=None) -> str:
+    models_ = exportable_models(user)
     visit_forms = [m for m in models_ if _visit_bound(m)]
     log_forms = [m for m in models_ if not _visit_bound(m) and m._meta.label != "outcomes.Visit"]
     events = [(f"SE.{v.code.upper()}", str(v.label), visit_forms) for v in protocol.VISITS]
@@ -174,10 +174,12 @@ def _participant_filter(model) -> str | None:
     return None
 
 
-def _records_by_participant(pks: list[int]) -> dict[int, list[tuple[str, str | None, object]]]:
+def _records_by_participant(
+    pks: list[int], user=None
+) -> dict[int, list[tuple[str, str | None, object]]]:
     """(event OID, event repeat key, record) of every current record of these participants."""
     result: dict[int, list] = defaultdict(list)
-    for model in exportable_models():
+    for model in exportable_models(user):
         lookup = _participant_filter(model)
         if model._meta.label == "outcomes.Visit" or lookup is None:
             continue
@@ -264,8 +266,10 @@ def admin_data() -> str:
     return "".join(xml)
 
 
-def odm_stream(audit: bool = False) -> Iterator[str]:
-    """The ODM document, piece by piece; with `audit`, each value carries its last change."""
+def odm_stream(audit: bool = False, user=None) -> Iterator[str]:
+    """The ODM document, piece by piece; with `audit`, each value carries its last change.
+
+    With a user, only the forms that user may read (exportable_models)."""
     now = timezone.now().isoformat(timespec="seconds")
     yield '<?xml version="1.0" encoding="UTF-8"?>\n'
     yield (
@@ -278,7 +282,7 @@ def odm_stream(audit: bool = False) -> Iterator[str]:
         "<StudyDescription>Nebulized MSC-exos-P1 in anti-MDA5 dermatomyositis with RP-ILD</StudyDescription>"
         f"<ProtocolName>{protocol.STUDY_ID}</ProtocolName></GlobalVariables>"
     )
-    yield metadata()
+    yield metadata(user)
     yield "</Study>"
     if audit:
         yield admin_data()
@@ -291,7 +295,7 @@ def odm_stream(audit: bool = False) -> Iterator[str]:
         if not batch:
             break
         last = batch[-1].number
-        records = _records_by_participant([p.pk for p in batch])
+        records = _records_by_participant([p.pk for p in batch], user)
         changes = _changes(records) if audit else None
         for participant in batch:
             yield _subject(participant, records.get(participant.pk, []), changes)

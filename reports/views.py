@@ -17,6 +17,9 @@ from reports import services
 from reports.models import ExportLog, Report, ReportLanguage, ReportState
 from reports.odm import odm_stream
 
+# The downloads of the exports page, by the name in their URL.
+EXPORT_KINDS = ("csv", "odm", "odm-audit", "dictionary", "dictionary-html")
+
 
 class ReportRequestForm(forms.Form):
     cutoff = forms.DateTimeField(
@@ -110,31 +113,38 @@ def exports(request):
         "reports/exports.html",
         {
             "log": ExportLog.objects.select_related("user")[:20],
-            "forms": exporting.exportable_models(),
+            "forms": [
+                model._meta.verbose_name for model in exporting.exportable_models(request.user)
+            ],
         },
     )
 
 
 def export_download(request, kind: str):
     require(request, Perm.EXPORT_DATA)
+    if kind not in EXPORT_KINDS:
+        raise Http404
     stamp = exporting.export_stamp()
     if kind == "csv":
-        response = StreamingHttpResponse(exporting.csv_zip_stream(), content_type="application/zip")
+        response = StreamingHttpResponse(
+            exporting.csv_zip_stream(request.user), content_type="application/zip"
+        )
         filename = f"trialportal-export-{stamp}.zip"
     elif kind in ("odm", "odm-audit"):
         response = StreamingHttpResponse(
-            (part.encode() for part in odm_stream(audit=kind == "odm-audit")),
+            (part.encode() for part in odm_stream(audit=kind == "odm-audit", user=request.user)),
             content_type="application/xml; charset=utf-8",
         )
         suffix = "-audit" if kind == "odm-audit" else ""
         filename = f"trialportal-odm{suffix}-{stamp}.xml"
     elif kind == "dictionary":
         response = StreamingHttpResponse(
-            csv_lines(exporting.dictionary_rows()), content_type="text/csv; charset=utf-8"
+            csv_lines(exporting.dictionary_rows(request.user)),
+            content_type="text/csv; charset=utf-8",
         )
         filename = f"data-dictionary-{stamp}.csv"
     elif kind == "dictionary-html":
-        rows = list(exporting.dictionary_rows())
+        rows = list(exporting.dictionary_rows(request.user))
         ExportLog.objects.create(user=request.user, kind=kind, ip=request.META.get("REMOTE_ADDR"))
         return render(request, "reports/dictionary.html", {"header": rows[0], "rows": rows[1:]})
     else:

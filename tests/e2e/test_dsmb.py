@@ -10,11 +10,10 @@ import datetime as dt
 import hashlib
 import io
 import itertools
-import re
 from decimal import Decimal
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls import resolve, reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -28,32 +27,24 @@ from outcomes.selectors import ENDPOINTS
 from outcomes.views import CRFS
 from reports import services as report_services
 from reports.models import ReportDownload
+from reports.views import EXPORT_KINDS
 from safety import services as safety_services
 from safety.models import StoppingRuleAlert
+from tests import routes as urlconf
 from tests.factories import assess, make_ae, make_participant, make_visit
 
 # The namespaces of the study's own pages.
 APPS = ("crf", "enrollment", "dosing", "outcomes", "safety", "dashboards", "reports")
 # The pages of those a DSMB member may open; every other one answers 403.
 DSMB_PAGES = {"crf:inbox", "crf:inbox_open", "reports:list", "reports:download"}
-EXPORT_KINDS = ("csv", "odm", "odm-audit", "dictionary", "dictionary-html")
-
-
-def walk(resolver: URLResolver, prefix: str = "", namespace: str = ""):
-    for entry in resolver.url_patterns:
-        if isinstance(entry, URLResolver):
-            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from walk(entry, prefix + str(entry.pattern), ns)
-        elif isinstance(entry, URLPattern) and entry.name:
-            yield prefix + str(entry.pattern), namespace + entry.name
 
 
 def study_routes() -> dict[str, list[str]]:
     """Each named page of the study's apps, with the names of its URL parameters."""
     return {
-        name: re.findall(r"<(?:\w+:)?(\w+)>", pattern)
-        for pattern, name in walk(get_resolver())
-        if name.split(":")[0] in APPS
+        route.name: list(route.params)
+        for route in urlconf.routes()
+        if route.name and route.name.split(":")[0] in APPS
     }
 
 

@@ -157,6 +157,14 @@ def test_enrollment_without_consent_is_refused(client_for, coordinator):
     assert not Participant.objects.exists()
 
 
+def test_an_empty_enrollment_post_without_consent_shows_the_refusal(client_for, coordinator):
+    screening = make_screening(coordinator)
+    response = client_for(coordinator).post(f"/screening/{screening.pk}/enroll/", {})
+    assert response.status_code == 200
+    assert "Record the informed consent before enrolling." in response.content.decode()
+    assert not Participant.objects.exists()
+
+
 def test_an_ineligible_screen_cannot_be_enrolled(client_for, coordinator):
     screening = make_screening(coordinator, pulmonary_embolism=True)
     make_consent(screening, coordinator)

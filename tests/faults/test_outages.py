@@ -28,7 +28,7 @@ from ops.models import OutboxMessage
 from ops.outbox import outbox_dispatch, outbox_enqueue, outbox_sweep
 from outcomes.models import VitalSigns
 from safety.models import AdverseEvent, CtcaeTerm
-from tests.conftest import PASSWORD, wait_for, worker_idle
+from tests.conftest import PASSWORD, totp_code, wait_for, worker_idle
 from tests.factories import make_ae, make_participant, make_visit
 from tests.faults.conftest import broker_at, broker_unreachable, redis_unreachable
 from trialportal import protocol
@@ -81,7 +81,8 @@ def test_a_correction_of_a_verified_signed_record_commits_while_mail_fails_and_m
         == 302
     )
     signed = client_for(investigator).post(
-        f"/records/outcomes.visit/{visit.pk}/sign/visit/", {"password": PASSWORD}
+        f"/records/outcomes.visit/{visit.pk}/sign/visit/",
+        {"user_id": investigator.username, "password": PASSWORD},
     )
     assert signed.status_code == 302
 
@@ -228,8 +229,11 @@ def test_sign_in_works_without_redis_and_the_lockout_still_holds(
     settings, coordinator, investigator
 ):
     with redis_unreachable(settings):
+        # An investigator signs in with the password and the authenticator app's code.
         client = Client()
         response = client.post(LOGIN, {"login": investigator.username, "password": PASSWORD})
+        assert response.status_code == 302
+        response = client.post("/accounts/2fa/authenticate/", {"code": totp_code()})
         assert response.status_code == 302
         assert client.get("/").status_code == 200
 

@@ -241,6 +241,44 @@ def test_sdv_counts_only_records_a_monitor_can_see_and_verify(
     assert client.get("/monitoring/sdv/MDA5-999/").status_code == 404
 
 
+def test_the_audit_review_shows_identity_changes_to_site_staff_only(
+    client_for, monitor, investigator, coordinator, participant
+):
+    from crf.services import record_create, record_save
+    from enrollment.models import Identity
+
+    identity = record_create(
+        record=Identity(screening=participant.screening, full_name="Wang Fang"), actor=coordinator
+    )
+    identity.phone = "13800000000"
+    record_save(record=identity, actor=coordinator, expected_version=1, reason="New phone.")
+    for persona, shown in ((monitor, False), (investigator, True)):
+        client = client_for(persona)
+        page = client.get("/audit/")
+        csv_text = b"".join(client.get("/audit/?format=csv").streaming_content).decode()
+        for text in (page.content.decode(), csv_text):
+            assert ("Wang Fang" in text and "13800000000" in text) is shown
+        forms = dict(page.context["forms"])
+        assert ("enrollment.Identity" in forms) is shown
+        everything = client.get("/audit/?form=enrollment.Identity").content.decode()
+        assert ("13800000000" in everything) is shown
+
+
+def test_a_query_on_identifying_details_is_for_site_staff_only(
+    client_for, monitor, coordinator, participant
+):
+    from crf.services import record_create
+    from enrollment.models import Identity
+
+    identity = record_create(
+        record=Identity(screening=participant.screening, full_name="Wang Fang"), actor=coordinator
+    )
+    query = monitoring.query_open(record=identity, field_name="full_name", text="Spelling?")
+    assert client_for(monitor).get(f"/queries/{query.pk}/").status_code == 403
+    page = client_for(coordinator).get(f"/queries/{query.pk}/")
+    assert "Wang Fang" in page.content.decode()
+
+
 # --- Signatures and locking ------------------------------------------------------------------
 
 
@@ -274,6 +312,14 @@ def test_a_signature_needs_the_password_and_shows_name_time_and_meaning(
     assert signature.signed_at.astimezone(timezone.get_current_timezone()).strftime(
         "%z"
     ) in html.replace(":", "")
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_only_a_participant_is_signed_as_a_casebook(client_for, investigator, visit, method):
+    url = f"/records/outcomes.visit/{visit.pk}/sign/casebook/"
+    response = getattr(client_for(investigator), method)(url, {"password": PASSWORD})
+    assert response.status_code == 404
+    assert not Signature.objects.exists()
 
 
 def test_wrong_signing_passwords_count_towards_the_lockout(investigator, visit):

@@ -42,6 +42,16 @@ def trial(coordinator):
     return participant
 
 
+@pytest.mark.parametrize("persona", ["investigator", "monitor"])
+def test_the_exports_page_names_the_forms_in_the_export(request, client_for, persona, trial):
+    response = client_for(request.getfixturevalue(persona)).get("/exports/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Dose record" in html
+    assert "Vital signs" in html
+    assert "Identity" not in html
+
+
 def read_zip(data: bytes) -> dict[str, list[dict]]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {

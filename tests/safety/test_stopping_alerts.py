@@ -14,7 +14,13 @@ from django.utils import timezone
 from crf.models import Notification
 from safety.models import StoppingRuleAlert
 from safety.services import alert_acknowledge, stopping_rules_check
+from tests.conftest import deliver_outbox
 from tests.factories import assess, make_ae, make_participant
+
+
+def stopping_mail() -> list:
+    return [message for message in mail.outbox if "Stopping rule met" in message.subject]
+
 
 pytestmark = pytest.mark.django_db
 
@@ -63,12 +69,14 @@ def test_a_related_death_sends_each_recipient_one_alert_naming_every_rule_it_met
         assert notification.subject == "Stopping rule met"
         for alert in alerts:
             assert alert.message in notification.body
-    assert len(mail.outbox) == 4
+    deliver_outbox()  # the e-mails leave after commit, from the worker
+    assert len(stopping_mail()) == 4
 
     # A rerun records nothing and sends nothing more.
     assert stopping_rules_check() == []
+    deliver_outbox()
     assert stopping_notifications().count() == 4
-    assert len(mail.outbox) == 4
+    assert len(stopping_mail()) == 4
     assert StoppingRuleAlert.objects.count() == 3
 
 
