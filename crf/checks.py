@@ -55,3 +55,32 @@ def clinical_records_keep_the_shared_fields(app_configs, **kwargs):
                     )
                 )
     return errors
+
+
+@checks.register(checks.Tags.models)
+def clinical_records_carry_the_database_rules(app_configs, **kwargs):
+    """Every concrete clinical record carries every database rule of clinical records (no
+    delete, version, lock, lock over new rows, unlock alone, statuses forward)."""
+    import pgtrigger
+
+    from crf.models import ClinicalRecord, clinical_triggers
+
+    rules = {trigger.name for trigger in clinical_triggers()}
+    carried: dict[type, set[str]] = {}
+    for model, trigger in pgtrigger.registered():
+        carried.setdefault(model, set()).add(trigger.name)
+    errors = []
+    for model in apps.get_models():
+        if not issubclass(model, ClinicalRecord):
+            continue
+        missing = sorted(rules - carried.get(model, set()))
+        if missing:
+            errors.append(
+                checks.Error(
+                    f"{model._meta.label} lacks the database rules {', '.join(missing)}.",
+                    hint="Decorate the model with crf.models.audited.",
+                    obj=model,
+                    id="crf.E003",
+                )
+            )
+    return errors

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -22,8 +25,126 @@ class RecordDeletionRefused(Exception):
     """Clinical records are retired with a reason, never deleted."""
 
 
+# The relation naming a record's participant: its lock is the casebook's and covers every row
+# added under the participant, also through a visit or an adverse event.
+CASEBOOK_RELATION = "participant"
+
+# What locking and unlocking may change besides the lock itself; any other column is clinical.
+LOCK_BOOKKEEPING = ("locked_at", "locked_by", "version", "updated_at", "updated_by")
+
+
+def lock_parents(model) -> list[models.ForeignKey]:
+    """The foreign keys to the clinical records a row of `model` is added under (its parents).
+
+    A parent is recognised by its lock column rather than its class, because migrations render
+    the triggers from historical models, which do not inherit from ClinicalRecord.
+    """
+    return [
+        field
+        for field in model._meta.concrete_fields
+        if field.is_relation
+        and (field.many_to_one or field.one_to_one)
+        and not field.remote_field.parent_link
+        # Not a link to a record of the same kind (a rescreening's previous screening).
+        and field.related_model._meta.label_lower != model._meta.label_lower
+        and "locked_at" in {f.name for f in field.related_model._meta.concrete_fields}
+    ]
+
+
+def lock_lines(model) -> list[tuple[models.ForeignKey, ...]]:
+    """The chains of foreign keys, from `model`, to each record whose lock refuses a new row:
+    every parent, and the participant reached through a parent (the casebook lock)."""
+    lines: list[tuple[models.ForeignKey, ...]] = []
+    for parent in lock_parents(model):
+        lines.append((parent,))
+        if parent.name != CASEBOOK_RELATION:
+            lines += [(parent, *rest) for rest in _casebook_lines(parent.related_model, depth=4)]
+    return lines
+
+
+def _casebook_lines(model, *, depth: int) -> list[tuple[models.ForeignKey, ...]]:
+    if depth == 0:
+        return []
+    lines: list[tuple[models.ForeignKey, ...]] = []
+    for parent in lock_parents(model):
+        if parent.name == CASEBOOK_RELATION:
+            lines.append((parent,))
+        else:
+            lines += [
+                (parent, *rest) for rest in _casebook_lines(parent.related_model, depth=depth - 1)
+            ]
+    return lines
+
+
+class _AllOf(pgtrigger.Condition):
+    """Trigger conditions that must all hold (pgtrigger.Q and its change conditions mixed)."""
+
+    def __init__(self, *conditions: pgtrigger.Condition):
+        self.conditions = conditions
+
+    def resolve(self, model) -> str:
+        joined = " AND ".join(f"({condition.resolve(model)})" for condition in self.conditions)
+        return f"({joined})"
+
+
+def _refusal(*, name: str, operation, condition, message: str) -> pgtrigger.Trigger:
+    """A trigger that refuses the statement with `message` (% is the table's name)."""
+    return pgtrigger.Trigger(
+        name=name,
+        when=pgtrigger.Before,
+        operation=operation,
+        condition=condition,
+        func=f"RAISE EXCEPTION '{message}', TG_TABLE_NAME;",
+    )
+
+
+class ParentUnlocked(pgtrigger.Trigger):
+    """Refuse a new row (or a row moved) under a locked parent or a locked participant.
+
+    The SQL is derived from the model's foreign keys when the migration is made, so every
+    clinical model, present or future, is covered without code of its own. FOR SHARE makes a
+    concurrent lock of the parent wait for this transaction, or this insert see that lock.
+    """
+
+    when = pgtrigger.Before
+    operation = pgtrigger.Insert | pgtrigger.Update
+    declare = [("parent_locked_at", "timestamptz")]
+
+    def get_func(self, model) -> str:
+        checks = [self._check(line) for line in lock_lines(model)]
+        return "\n".join([*checks, "RETURN NEW;"])
+
+    @staticmethod
+    def _check(line: tuple[models.ForeignKey, ...]) -> str:
+        first = line[0]
+        parent = line[-1].related_model._meta
+        tables = [f'"{first.related_model._meta.db_table}" t0']
+        for n, fk in enumerate(line[1:], start=1):
+            tables.append(
+                f'JOIN "{fk.related_model._meta.db_table}" t{n} '
+                f'ON t{n}."{fk.target_field.column}" = t{n - 1}."{fk.column}"'
+            )
+        last = len(line) - 1
+        # Table and column names come from the models, never from input.
+        return f"""
+IF TG_OP = 'INSERT' OR NEW."{first.column}" IS DISTINCT FROM OLD."{first.column}" THEN
+    SELECT t{last}."locked_at" INTO parent_locked_at FROM {" ".join(tables)}
+    WHERE t0."{first.target_field.column}" = NEW."{first.column}" FOR SHARE OF t{last};
+    IF parent_locked_at IS NOT NULL THEN
+        RAISE EXCEPTION 'clinical record: no new % row under a locked {parent.model_name}',
+            TG_TABLE_NAME;
+    END IF;
+END IF;"""  # noqa: S608
+
+
 def clinical_triggers() -> list[pgtrigger.Trigger]:
     """The database rules every clinical table carries."""
+    statuses = RecordStatus.values  # in workflow order
+    backwards = [
+        pgtrigger.Q(old__status=later, new__status=earlier)
+        for n, later in enumerate(statuses)
+        for earlier in statuses[:n]
+    ]
     return [
         # Clinical records are never deleted (DESIGN.md section 3): retire them instead.
         pgtrigger.Protect(name="no_delete", operation=pgtrigger.Delete),
@@ -41,6 +162,44 @@ def clinical_triggers() -> list[pgtrigger.Trigger]:
             name="locked",
             operation=pgtrigger.Update,
             condition=pgtrigger.Q(old__locked_at__isnull=False, new__locked_at__isnull=False),
+        ),
+        # A lock covers new rows: no visit, dose or AE under a locked participant, no CRF or
+        # lab result under a locked visit.
+        ParentUnlocked(name="parent_unlocked"),
+        # Unlocking is its own audited step: the statement that clears the lock changes
+        # nothing clinical.
+        _refusal(
+            name="unlock_alone",
+            operation=pgtrigger.Update,
+            condition=_AllOf(
+                pgtrigger.Q(old__locked_at__isnull=False, new__locked_at__isnull=True),
+                pgtrigger.AnyChange(exclude=list(LOCK_BOOKKEEPING)),
+            ),
+            message="clinical record: unlock a % row on its own, then change it",
+        ),
+        # Statuses are the workflow's and move only forward (a submitted record stays so).
+        _refusal(
+            name="status_valid",
+            operation=pgtrigger.Insert | pgtrigger.Update,
+            condition=~pgtrigger.Q(new__status__in=statuses),
+            message="clinical record: unknown status of a % row",
+        ),
+        _refusal(
+            name="status_forward",
+            operation=pgtrigger.Update,
+            condition=functools.reduce(operator.or_, backwards),
+            message="clinical record: the status of a % row cannot move back",
+        ),
+        # A record entered in error stays as it was retired: no un-retiring, no change (it may
+        # still be locked or unlocked with the rest of its casebook).
+        _refusal(
+            name="retired_frozen",
+            operation=pgtrigger.Update,
+            condition=_AllOf(
+                pgtrigger.Q(old__retired_at__isnull=False),
+                pgtrigger.AnyChange(exclude=list(LOCK_BOOKKEEPING)),
+            ),
+            message="clinical record: a % row entered in error cannot be changed",
         ),
     ]
 
@@ -106,6 +265,15 @@ class ClinicalRecord(models.Model):
         editable=False,
         help_text=_("A locked record refuses every change until it is unlocked with a reason."),
     )
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("locked by"),
+    )
 
     # The study permission needed to read this record and its history; identity data narrows it.
     view_perm = "view_data"
@@ -127,6 +295,7 @@ class ClinicalRecord(models.Model):
         "updated_by",
         "soft_range_fields",
         "locked_at",
+        "locked_by",
     )
 
     class Meta:

@@ -391,7 +391,7 @@ def records_lock(*, records: list[ClinicalRecord], actor) -> int:
             locked += (
                 type(record)
                 .objects.filter(pk=record.pk, locked_at__isnull=True)
-                .update(locked_at=now)
+                .update(locked_at=now, locked_by=actor)
             )
     return locked
 
@@ -407,6 +407,6 @@ def records_unlock(*, records: list[ClinicalRecord], actor, reason: str) -> int:
             unlocked += (
                 type(record)
                 .objects.filter(pk=record.pk, locked_at__isnull=False)
-                .update(locked_at=None)
+                .update(locked_at=None, locked_by=None)
             )
     return unlocked

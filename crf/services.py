@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crf.audit import actor_context, audit_context
+from crf.locking import refuse_under_lock
 from crf.models import ClinicalRecord, RecordStatus
 
 
@@ -39,6 +40,7 @@ def _reason_required_error() -> ValidationError:
 @transaction.atomic
 def record_create(*, record: ClinicalRecord, actor, submit: bool = True) -> ClinicalRecord:
     """Store a new clinical record, as submitted or as a draft."""
+    refuse_under_lock(record)
     record.created_by = actor
     record.updated_by = actor
     record.status = RecordStatus.SUBMITTED if submit else RecordStatus.DRAFT
@@ -123,6 +125,8 @@ def record_retire(
         raise StaleRecordError(current.updated_by, current.updated_at, current.version)
     if current.is_retired:
         raise ValidationError(_("This record is already marked as entered in error."))
+    if current.is_locked:
+        raise ValidationError(_("This record is locked; it must be unlocked before any change."))
     current.retired_at = timezone.now()
     current.retired_reason = reason
     current.updated_by = actor

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import require
 from accounts.roles import Perm
-from crf import selectors, services
+from crf import locking, selectors, services
 from crf.forms import ClinicalRecordForm, RetireForm
 from crf.models import ClinicalRecord, Notification
 from crf.spreadsheet import SafeWriter
@@ -107,7 +107,11 @@ def edit_record(
     the newer version accepted on a deliberate resubmit.
     """
     record = form.instance
-    if request.method == "POST" and form.is_valid():
+    lock = locking.lock_of(record)
+    if request.method == "POST" and lock is not None:
+        # Refuse before the service (and the database) would, keeping the input on the page.
+        form.add_error(None, lock.message)
+    elif request.method == "POST" and form.is_valid():
         obj = form.save(commit=False)
         common = {
             "actor": request.user,
@@ -130,7 +134,7 @@ def edit_record(
         else:
             messages.success(request, _("Saved.") if created else _("Changes saved."))
             return redirect(success_url(obj) if callable(success_url) else success_url)
-    ctx = {"form": form, "record": record, "allow_draft": save is None}
+    ctx = {"form": form, "record": record, "allow_draft": save is None, "lock": lock}
     ctx.update(context or {})
     return render(request, template, ctx)
 

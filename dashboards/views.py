@@ -104,6 +104,8 @@ def casebook(request, participant_id: str):
             "study_day": participant.study_day_on(today),
             "today": today,
             "can_enter": can_enter,
+            # A locked casebook takes no new visit, dose, AE or status (the database refuses).
+            "can_add": can_enter and not participant.is_locked,
         },
     )
 

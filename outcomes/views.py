@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import can, require
 from accounts.roles import Perm
-from crf import monitoring
+from crf import locking, monitoring
 from crf.schedule import ITEM_STATE_LABELS, ItemState
 from crf.services import record_save
 from crf.views import edit_record, stale_edit_message
@@ -30,6 +30,7 @@ from outcomes.models import (
     BERLIN_LABELS,
     ConMed,
     HrctScore,
+    LabResult,
     Oxygenation,
     PulmonaryFunction,
     SixMinuteWalk,
@@ -136,6 +137,10 @@ def visit_detail(request, participant_id: str, pk: int):
             "signature_valid": monitoring.signature_valid(signature, visit) if signature else None,
             "open_queries": monitoring.open_query_count(records),
             "locked": visit.is_locked,
+            # Nothing is added under a locked visit or casebook: no links to missing forms.
+            "can_add": can(request.user, Perm.ENTER_DATA)
+            and not visit.is_locked
+            and not participant.is_locked,
         },
     )
 
@@ -169,6 +174,9 @@ def visit_labs(request, participant_id: str, pk: int):
         existing={result.analyte: result for result in visit.labs.all()},
         visit=visit,
     )
+    # A lab result is added under the visit: its lock (or the casebook's) hides Save; a POST
+    # is refused by the service with its message.
+    lock = locking.lock_over(LabResult(visit=visit))
     if request.method == "POST" and panel.is_valid():
         changed = panel.changed_rows
         if not changed:
@@ -196,7 +204,7 @@ def visit_labs(request, participant_id: str, pk: int):
         request,
         "outcomes/labs.html",
         # `record` answers is_locked like a single CRF's record, for the shared lock notice.
-        {"form": panel, "record": panel, "visit": visit, "participant": participant},
+        {"form": panel, "record": panel, "visit": visit, "participant": participant, "lock": lock},
     )
 
 

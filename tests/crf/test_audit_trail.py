@@ -131,7 +131,9 @@ def test_the_event_table_refuses_update_and_delete(observation, statement):
 def test_every_clinical_model_has_an_audit_trail():
     from django.core import checks
 
-    errors = [error for error in checks.run_checks() if error.id in ("crf.E001", "crf.E002")]
+    errors = [
+        error for error in checks.run_checks() if error.id in ("crf.E001", "crf.E002", "crf.E003")
+    ]
     assert errors == []
 
 
@@ -228,8 +230,21 @@ def test_one_request_may_save_records_of_two_participants(client_for, coordinato
     assert events_of(first) and events_of(second)
 
 
+RULES = (
+    "no_delete",
+    "bump_version",
+    "locked",
+    "parent_unlocked",
+    "unlock_alone",
+    "status_valid",
+    "status_forward",
+    "retired_frozen",
+)
+
+
 def test_every_clinical_table_carries_the_database_rules():
-    """No delete, version bump and lock triggers on every clinical table, whatever its Meta."""
+    """No delete, version bump, lock, lock over new rows, unlock alone and status triggers on
+    every clinical table, whatever its Meta."""
     from crf.selectors import clinical_models
 
     with connection.cursor() as cursor:
@@ -239,7 +254,7 @@ def test_every_clinical_table_carries_the_database_rules():
         installed = cursor.fetchall()
     for model in clinical_models():
         names = {name for table, name in installed if table.strip('"') == model._meta.db_table}
-        for rule in ("no_delete", "bump_version", "locked"):
+        for rule in RULES:
             assert any(name.startswith(f"pgtrigger_{rule}_") for name in names), (
                 model._meta.label,
                 rule,
@@ -252,3 +267,59 @@ def test_deleting_an_enrollment_record_with_raw_sql_is_refused(coordinator):
     screening = make_screening(coordinator)
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM enrollment_screening WHERE id = %s", [screening.pk])
+
+
+def test_the_check_reports_a_clinical_model_without_the_database_rules():
+    from django.apps import apps
+    from django.db import models
+
+    from crf.checks import clinical_records_carry_the_database_rules
+    from crf.models import ClinicalRecord
+
+    class Unguarded(ClinicalRecord):
+        measured_on = models.DateField()
+
+        class Meta:
+            app_label = "crftest"
+
+    try:
+        errors = clinical_records_carry_the_database_rules(None)
+        assert [e.id for e in errors if e.obj is Unguarded] == ["crf.E003"]
+        assert "parent_unlocked" in errors[0].msg
+    finally:
+        del apps.all_models["crftest"]["unguarded"]
+        apps.clear_cache()
+
+
+def test_a_new_clinical_model_is_covered_by_the_lock_of_its_parents_without_code_of_its_own():
+    """A model added later (e.g. medical history under the participant) needs no lock code."""
+    from django.apps import apps
+    from django.db import models
+
+    from crf.models import ClinicalRecord, ParentUnlocked, lock_lines
+
+    class MedicalCondition(ClinicalRecord):
+        participant = models.ForeignKey(
+            "enrollment.Participant", on_delete=models.PROTECT, related_name="+"
+        )
+
+        class Meta:
+            app_label = "crftest"
+
+    class ConditionNote(ClinicalRecord):
+        condition = models.ForeignKey(MedicalCondition, on_delete=models.PROTECT)
+
+        class Meta:
+            app_label = "crftest"
+
+    try:
+        assert [[fk.name for fk in line] for line in lock_lines(ConditionNote)] == [
+            ["condition"],
+            ["condition", "participant"],
+        ]
+        sql = ParentUnlocked(name="parent_unlocked").get_func(ConditionNote)
+        assert '"enrollment_participant"' in sql and "FOR SHARE" in sql
+    finally:
+        del apps.all_models["crftest"]["medicalcondition"]
+        del apps.all_models["crftest"]["conditionnote"]
+        apps.clear_cache()
