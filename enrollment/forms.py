@@ -39,18 +39,6 @@ YES_NO_FIELDS = (
     "other_unsafe",
     "childbearing_potential",
 )
-DATE_FIELDS = (
-    "screening_date",
-    "date_of_birth",
-    "mda5_test_date",
-    "symptom_onset_date",
-    "ild_diagnosis_date",
-    "hrct_first_date",
-    "hrct_progression_date",
-    "pf_ratio_first_date",
-    "pf_ratio_latest_date",
-    "pregnancy_test_date",
-)
 
 
 def _row(*fields: str) -> Div:
@@ -96,7 +84,7 @@ class ScreeningForm(ClinicalRecordForm):
             "pregnancy_test_result",
         ]
         widgets = {
-            **date_widgets(*DATE_FIELDS),
+            **date_widgets(*rules.SCREENING_DATE_FIELDS),
             **yes_no_widgets(*YES_NO_FIELDS),
             "sex": forms.RadioSelect,
             "mmrc": forms.NumberInput(attrs={"min": 0, "max": 4}),
