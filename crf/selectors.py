@@ -125,6 +125,9 @@ class AuditRow(HistoryEntry):
     subject: str = ""
     form: str = ""
     record_id: str = ""
+    # The model's label (app.Model) and whether the row shows identifying values.
+    label: str = ""
+    identifying: bool = False
 
 
 def clinical_models() -> list[type[ClinicalRecord]]:
@@ -171,6 +174,8 @@ def audit_rows(filters: dict, *, user) -> list[AuditRow]:
                 subject=(event.pgh_context or {}).get("subject", ""),
                 form=str(model._meta.verbose_name),
                 record_id=event.pgh_obj_id,
+                label=event.pgh_obj_model,
+                identifying=model.identifying and bool(entry.changes),
             )
         )
     rows.extend(_access_rows(filters, models))
@@ -187,6 +192,15 @@ def audit_rows(filters: dict, *, user) -> list[AuditRow]:
         ]
     rows.reverse()
     return rows
+
+
+def identifying_records(rows: list[AuditRow]) -> list[tuple[str, str, str]]:
+    """(label, record id, participant) of the records whose identifying values the rows show."""
+    return list(
+        dict.fromkeys(
+            (row.label, str(row.record_id), row.subject) for row in rows if row.identifying
+        )
+    )
 
 
 def _access_rows(filters: dict, models: dict) -> list[AuditRow]:
@@ -213,6 +227,7 @@ def _access_rows(filters: dict, models: dict) -> list[AuditRow]:
             subject=log.subject,
             form=str(models[log.record_label]._meta.verbose_name),
             record_id=log.record_id,
+            label=log.record_label,
         )
         for log in logs
     ]

@@ -84,7 +84,12 @@ def test_the_audit_review_shows_views_to_readers_of_identity_only(
 ):
     client_for(coordinator).get(f"/screening/{identity.screening.pk}/identity/")
     page, rows = audit_texts(client_for(investigator))
-    (viewed,) = [row for row in rows if row["action"] == "viewed"]
+    # The coordinator's look, and the investigator's own at this page (it shows identity values).
+    viewed_by = [row["user"] for row in rows if row["action"] == "viewed"]
+    assert sorted(viewed_by) == sorted([coordinator.username, investigator.username])
+    (viewed,) = [
+        row for row in rows if row["action"] == "viewed" and row["user"] == coordinator.username
+    ]
     assert viewed["user"] == coordinator.username and viewed["role"] == "coordinator"
     assert viewed["participant"] == identity.audit_subject
     assert viewed["record"] == str(identity.pk)
@@ -104,7 +109,6 @@ def test_the_audit_review_filters_views_by_participant_user_and_date(
     def viewed(query: str) -> int:
         return len([row for row in audit_texts(client, query)[1] if row["action"] == "viewed"])
 
-    # The investigator's own audit review pages show identity events, so they are logged too.
     assert viewed(f"participant={identity.audit_subject}&user={coordinator.username}") == 1
     assert viewed(f"participant=MDA5-999&user={coordinator.username}") == 0
     assert viewed(f"user={coordinator.username}&form=enrollment.Identity") == 1
@@ -118,3 +122,36 @@ def test_the_access_log_is_append_only(client_for, coordinator, identity):
         with pytest.raises(InternalError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement)
     assert AccessLog.objects.filter(username=coordinator.username).count() == 1
+
+
+def test_an_audit_review_showing_identity_values_is_logged_once_per_record(
+    client_for, coordinator, investigator, monitor, identity
+):
+    client = client_for(investigator)
+    for query in ("", "format=csv"):
+        before = AccessLog.objects.count()
+        assert client.get(f"/audit/?{query}").status_code == 200
+        (log,) = AccessLog.objects.all()[before:]
+        assert (log.username, log.page) == (investigator.username, "crf:audit")
+        assert (log.record_label, log.record_id) == ("enrollment.Identity", str(identity.pk))
+    # Filtered to rows without identity values, or read by a role that sees none: nothing.
+    client.get("/audit/?form=outcomes.Oxygenation")
+    client_for(monitor).get("/audit/")
+    assert AccessLog.objects.count() == 2
+
+
+def test_the_audit_review_reads_the_access_log_in_one_query(
+    client_for, coordinator, investigator, identity, django_assert_max_num_queries
+):
+    url = f"/screening/{identity.screening.pk}/identity/"
+    client_for(coordinator).get(url)
+    client = client_for(investigator)
+    client.get("/audit/")  # warm the session and caches
+    with django_assert_max_num_queries(1000) as few:
+        client.get("/audit/")
+    queries = len(few.captured_queries)  # before the next request resets the log
+    for _ in range(5):
+        client_for(coordinator).get(url)
+    client = client_for(investigator)
+    with django_assert_max_num_queries(queries):
+        client.get("/audit/")
