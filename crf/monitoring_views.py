@@ -130,6 +130,8 @@ def record_monitor(request, label: str, pk: int):
         )
         for n in field_names
     ]
+    if record.identifying and request.method == "GET":
+        services.identity_view_record(request=request, record=record)
     page_url, page_label = _record_page(record)
     return render(
         request,
@@ -313,6 +315,8 @@ def query_detail(request, pk: int):
             form.add_error(None, exc)
         else:
             return redirect("crf:query", pk=pk)
+    if record.identifying and request.method == "GET":
+        services.identity_view_record(request=request, record=record)
     page_url, page_label = _record_page(record)
     return render(
         request,

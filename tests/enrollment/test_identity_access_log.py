@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import InternalError
 
+from crf import monitoring
 from crf.models import AccessLog
 from crf.services import record_create
 from enrollment.models import Identity
@@ -29,11 +30,14 @@ def identity(coordinator):
 
 
 def identity_pages(identity) -> list[str]:
-    """Every page that shows a record's identifying details."""
+    """Every page that shows a record's identifying details (a query on it is opened here)."""
+    query = monitoring.query_open(record=identity, field_name="full_name", text="Spelling?")
     return [
         f"/screening/{identity.screening.pk}/",
         f"/screening/{identity.screening.pk}/identity/",
         f"/records/enrollment.Identity/{identity.pk}/history/",
+        f"/records/enrollment.identity/{identity.pk}/monitor/",
+        f"/queries/{query.pk}/",
     ]
 
 
