@@ -277,6 +277,8 @@ class ClinicalRecord(models.Model):
 
     # The study permission needed to read this record and its history; identity data narrows it.
     view_perm = "view_data"
+    # True for records of identifying details: every page view showing one is logged (AccessLog).
+    identifying = False
     # Whether the record heads a casebook (every record of one participant) that is signed and
     # locked as a whole.
     has_casebook = False
@@ -603,3 +605,37 @@ class AuditDigest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.sha256[:12]}"
+
+
+class AccessLog(models.Model):
+    """One page view that showed a record's identifying details (append-only).
+
+    Who looked, when, at which record, on which page; never the values that were shown.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    username = models.CharField(_("username"), max_length=150)
+    role = models.CharField(_("role"), max_length=100, blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    record_label = models.CharField(_("record type"), max_length=100)
+    record_id = models.CharField(_("record"), max_length=40)
+    subject = models.CharField(_("participant"), max_length=20, blank=True, db_index=True)
+    page = models.CharField(_("page"), max_length=100)
+    request_id = models.CharField(_("request ID"), max_length=64, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("access to identifying details")
+        verbose_name_plural = _("accesses to identifying details")
+        ordering = ["at", "pk"]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.record_label}#{self.record_id} {self.at:%Y-%m-%d %H:%M}"

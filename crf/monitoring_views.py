@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.access import can, require
 from accounts.roles import Perm
-from crf import monitoring, selectors
+from crf import monitoring, selectors, services
 from crf.models import DataQuery, QueryState, Signature, Verification
 from crf.views import csv_download
 
@@ -130,6 +130,8 @@ def record_monitor(request, label: str, pk: int):
         )
         for n in field_names
     ]
+    if record.identifying and request.method == "GET":
+        services.identity_view_record(request=request, record=record)
     page_url, page_label = _record_page(record)
     return render(
         request,
@@ -313,6 +315,8 @@ def query_detail(request, pk: int):
             form.add_error(None, exc)
         else:
             return redirect("crf:query", pk=pk)
+    if record.identifying and request.method == "GET":
+        services.identity_view_record(request=request, record=record)
     page_url, page_label = _record_page(record)
     return render(
         request,
@@ -431,13 +435,18 @@ def audit_review(request):
         "to": request.GET.get("to", "").strip(),
     }
     rows = selectors.audit_rows(filters, user=request.user)
-    if request.GET.get("format") == "csv":
+    as_csv = request.GET.get("format") == "csv"
+    shown = rows if as_csv else rows[:1000]
+    # Changes of identity records show identifying values: who saw them is logged.
+    if request.method == "GET" and (identifying := selectors.identifying_records(shown)):
+        services.identity_views_record(request=request, records=identifying)
+    if as_csv:
         return _audit_csv(rows)
     return render(
         request,
         "crf/audit.html",
         {
-            "rows": rows[:1000],
+            "rows": shown,
             "total": len(rows),
             "filters": filters,
             "forms": selectors.audit_form_choices(request.user),

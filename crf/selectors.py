@@ -12,7 +12,10 @@ from django.utils import timezone
 from pghistory.models import Events
 
 from accounts.access import can
-from crf.models import ClinicalRecord
+from crf.models import AccessLog, ClinicalRecord
+
+# The action of an audit review row for a logged view of identifying details.
+VIEWED = "viewed"
 
 
 @dataclass
@@ -122,6 +125,9 @@ class AuditRow(HistoryEntry):
     subject: str = ""
     form: str = ""
     record_id: str = ""
+    # The model's label (app.Model) and whether the row shows identifying values.
+    label: str = ""
+    identifying: bool = False
 
 
 def clinical_models() -> list[type[ClinicalRecord]]:
@@ -144,7 +150,7 @@ def audit_form_choices(user) -> list[tuple[str, str]]:
 
 def audit_rows(filters: dict, *, user) -> list[AuditRow]:
     """Every change of clinical data the user may read, newest first, by participant, user, form
-    and date."""
+    and date; with the logged views of identifying details for those who may read them."""
     models = {m._meta.label: m for m in readable_models(user)}
     labels = [filters["form"]] if filters.get("form") in models else list(models)
     events = Events.objects.filter(pgh_obj_model__in=labels).order_by("pgh_created_at", "pgh_id")
@@ -168,8 +174,12 @@ def audit_rows(filters: dict, *, user) -> list[AuditRow]:
                 subject=(event.pgh_context or {}).get("subject", ""),
                 form=str(model._meta.verbose_name),
                 record_id=event.pgh_obj_id,
+                label=event.pgh_obj_model,
+                identifying=model.identifying and bool(entry.changes),
             )
         )
+    rows.extend(_access_rows(filters, models))
+    rows.sort(key=lambda row: row.at)
     if filters.get("user"):
         rows = [row for row in rows if row.username == filters["user"]]
     if filters.get("from"):
@@ -182,6 +192,45 @@ def audit_rows(filters: dict, *, user) -> list[AuditRow]:
         ]
     rows.reverse()
     return rows
+
+
+def identifying_records(rows: list[AuditRow]) -> list[tuple[str, str, str]]:
+    """(label, record id, participant) of the records whose identifying values the rows show."""
+    return list(
+        dict.fromkeys(
+            (row.label, str(row.record_id), row.subject) for row in rows if row.identifying
+        )
+    )
+
+
+def _access_rows(filters: dict, models: dict) -> list[AuditRow]:
+    """The logged views of identifying details, for readers of those records only (no values)."""
+    labels = [label for label, model in models.items() if model.identifying]
+    if filters.get("form"):
+        labels = [label for label in labels if label == filters["form"]]
+    if not labels:
+        return []
+    logs = AccessLog.objects.filter(record_label__in=labels).order_by("at", "pk")
+    if filters.get("participant"):
+        logs = logs.filter(subject=filters["participant"])
+    return [
+        AuditRow(
+            at=log.at,
+            action=VIEWED,
+            username=log.username,
+            role=log.role,
+            reason=None,
+            request_id=log.request_id,
+            ip=log.ip,
+            task=None,
+            changes=[],
+            subject=log.subject,
+            form=str(models[log.record_label]._meta.verbose_name),
+            record_id=log.record_id,
+            label=log.record_label,
+        )
+        for log in logs
+    ]
 
 
 def record_answers(record: ClinicalRecord, field_names: list[str]) -> list[tuple[str, object]]:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from crf.audit import actor_context, audit_context
 from crf.locking import refuse_under_lock
-from crf.models import ClinicalRecord, RecordStatus
+from crf.models import AccessLog, ClinicalRecord, RecordStatus
 
 
 @dataclass
@@ -151,3 +151,48 @@ def record_save(
     return record_update(
         record=record, actor=actor, expected_version=expected_version, reason=reason, submit=submit
     )
+
+
+def _access_log(request, *, label: str, record_id, subject: str) -> AccessLog:
+    user = request.user
+    match = getattr(request, "resolver_match", None)
+    return AccessLog(
+        user=user,
+        username=user.get_username(),
+        role=",".join(user.roles),
+        record_label=label,
+        record_id=str(record_id),
+        subject=subject,
+        page=match.view_name if match else request.path[:100],
+        request_id=getattr(request, "request_id", "") or "",
+        ip=request.META.get("REMOTE_ADDR") or None,
+    )
+
+
+@transaction.atomic
+def identity_view_record(*, request, record: ClinicalRecord) -> AccessLog:
+    """Log that the request's user was shown the record's identifying details (GET pages only).
+
+    One row per page view: who, in which role, when, which record and participant, on which page,
+    in which request and from where; never the values shown.
+    """
+    log = _access_log(
+        request, label=record._meta.label, record_id=record.pk, subject=record.audit_subject
+    )
+    log.full_clean()
+    log.save()
+    return log
+
+
+@transaction.atomic
+def identity_views_record(*, request, records: list[tuple[str, str, str]]) -> list[AccessLog]:
+    """Log one page view showing the identifying details of several records at once.
+
+    `records` holds (model label, record id, participant) of each record shown; one row each,
+    in one INSERT, however many there are.
+    """
+    logs = [
+        _access_log(request, label=label, record_id=record_id, subject=subject)
+        for label, record_id, subject in dict.fromkeys(records)
+    ]
+    return AccessLog.objects.bulk_create(logs)

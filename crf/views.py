@@ -40,6 +40,8 @@ def record_history(request, label: str, pk: int):
     model = selectors.clinical_model(label)
     record = get_object_or_404(model, pk=pk)
     require(request, record.view_perm, record)
+    if record.identifying and request.method == "GET":
+        services.identity_view_record(request=request, record=record)
     return render(
         request,
         "crf/history.html",

@@ -290,6 +290,7 @@ class Identity(ClinicalRecord):
     """Identifying details, if the site keeps them here: visible to site staff only."""
 
     view_perm = "enter_data"
+    identifying = True
 
     screening = models.OneToOneField(
         Screening, on_delete=models.PROTECT, related_name="identity", verbose_name=_("screening")

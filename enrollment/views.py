@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.access import can, require
 from accounts.roles import Perm
 from crf.selectors import record_answers
-from crf.services import record_save
+from crf.services import identity_view_record, record_save
 from crf.views import edit_record
 from enrollment import selectors, services
 from enrollment.forms import (
@@ -126,6 +126,8 @@ def screening_detail(request, pk: int):
     screening = _screening(request, pk, Perm.VIEW_DATA)
     can_enter = can(request.user, Perm.ENTER_DATA)
     identity = Identity.objects.filter(screening=screening).first() if can_enter else None
+    if identity is not None and request.method == "GET":
+        identity_view_record(request=request, record=identity)
     refusal = services.enrollment_refusal(screening)
     consent = getattr(screening, "consent", None)
     return render(
@@ -169,6 +171,8 @@ def consent_edit(request, pk: int):
 def identity_edit(request, pk: int):
     screening = _screening(request, pk, Perm.ENTER_DATA)
     identity = Identity.objects.filter(screening=screening).first() or Identity(screening=screening)
+    if identity.pk is not None and request.method == "GET":
+        identity_view_record(request=request, record=identity)
     return edit_record(
         request,
         form=IdentityForm(request.POST or None, instance=identity),

@@ -16,6 +16,8 @@ DATA_RIGHTS = "SELECT, INSERT, UPDATE, DELETE"
 SEQUENCE_RIGHTS = "USAGE, SELECT"
 # The audit chain's links and daily digests (crf/chain.py).
 CHAIN_TABLES = ("crf_auditlink", "crf_auditdigest")
+# Other logs that only grow: who looked at identifying details (crf.AccessLog).
+APPEND_ONLY_TABLES = ("crf_accesslog",)
 
 
 def audit_event_tables() -> list[str]:
@@ -72,8 +74,9 @@ def app_role_grant_sql(cursor, *, role: str, password: str | None, database: str
     ]
     for statement in statements:
         cursor.execute(sql.SQL(statement).format(database=database, role=name))
-    # The audit trail and its hash chain: new rows only, never a change or a removal.
-    for table in [*audit_event_tables(), *CHAIN_TABLES]:
+    # The audit trail, its hash chain and the access log: new rows only, never a change or a
+    # removal.
+    for table in [*audit_event_tables(), *CHAIN_TABLES, *APPEND_ONLY_TABLES]:
         cursor.execute(
             sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
                 sql.Identifier(table), name

@@ -109,3 +109,30 @@ def test_the_role_cannot_erase_or_rewrite_the_audit_trail(app_role, coordinator)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM enrollment_participantevent")
         assert cursor.fetchone()[0] >= 1
+
+
+def test_the_role_logs_who_looked_but_cannot_rewrite_the_log(app_role, coordinator, rf):
+    from crf.services import identity_view_record
+    from enrollment.models import Identity
+
+    participant = make_participant(coordinator)
+    identity = Identity.objects.create(
+        screening=participant.screening,
+        full_name="Wang Fang",
+        created_by=coordinator,
+        updated_by=coordinator,
+    )
+    request = rf.get("/")
+    request.user = coordinator
+    with acting_as(app_role):
+        identity_view_record(request=request, record=identity)
+        problems = {
+            statement: message
+            for statement in (
+                "UPDATE crf_accesslog SET username = 'x'",
+                "DELETE FROM crf_accesslog",
+                "TRUNCATE crf_accesslog",
+            )
+            if "permission denied" not in (message := refused(statement))
+        }
+        assert problems == {}
