@@ -145,7 +145,11 @@ class AdverseEventForm(ClinicalRecordForm):
     def _chosen_term(self) -> CtcaeTerm | None:
         term_id = self.data.get(self.add_prefix("term")) if self.is_bound else None
         if term_id:
-            return CtcaeTerm.objects.filter(pk=term_id).first()
+            # A posted value that is no term's id is the term field's own error, not a 500.
+            try:
+                return CtcaeTerm.objects.filter(pk=int(term_id)).first()
+            except (TypeError, ValueError, OverflowError):
+                return None
         return self.instance.term if self.instance.term_id else None
 
     def clean(self):
