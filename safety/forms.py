@@ -225,6 +225,7 @@ class SafetyReportForm(ClinicalRecordForm):
 
     def __init__(self, *args, adverse_event: AdverseEvent, **kwargs):
         super().__init__(*args, **kwargs)
+        self.adverse_event = adverse_event
         self.fields["follows"].queryset = SafetyReport.objects.filter(
             adverse_event=adverse_event, retired_at__isnull=True
         )
@@ -232,7 +233,11 @@ class SafetyReportForm(ClinicalRecordForm):
 
     def clean(self):
         data = super().clean()
-        add_rule_errors(self, data, rules.SAFETY_REPORT_RULES)
+        add_rule_errors(
+            self,
+            {**data, "awareness_at": self.adverse_event.awareness_at},
+            rules.SAFETY_REPORT_RULES,
+        )
         return data
 
 
