@@ -294,6 +294,7 @@ class HrctScoreForm(ClinicalRecordForm):
     def clean(self):
         data = super().clean()
         _not_future(self, "scan_date")
+        _not_before_consent(self, "scan_date", self.instance.visit.participant)
         return data
 
 
@@ -306,6 +307,7 @@ class SurvivalForm(ClinicalRecordForm):
     def clean(self):
         data = super().clean()
         _not_future(self, "death_date")
+        _not_before_consent(self, "death_date", self.instance.visit.participant)
         if data.get("vital_status") == SurvivalStatus.DEAD:
             for name in ("death_date", "death_cause"):
                 if not data.get(name):

@@ -58,3 +58,21 @@ def test_the_service_refuses_a_safety_report_sent_before_awareness(coordinator, 
     with pytest.raises(ValidationError) as raised:
         safety_report_add(report=report, actor=coordinator)
     assert "sent_at" in raised.value.message_dict
+
+
+@pytest.mark.parametrize(
+    ("form_code", "field"), [("hrct", "scan_date"), ("survival", "death_date")]
+)
+def test_a_visit_crf_date_before_consent_is_refused_at_the_field(
+    client_for, coordinator, participant, form_code, field
+):
+    from tests.factories import make_visit
+
+    visit = make_visit(participant, coordinator, "day14", on=timezone.localdate())
+    response = client_for(coordinator).post(
+        f"/participants/{participant.participant_id}/visits/{visit.pk}/{form_code}/",
+        {field: "1800-01-01", "vital_status": "dead", "death_cause": "x"},
+    )
+    assert response.status_code == 200
+    codes = [e.code for e in response.context["form"].errors.as_data()[field]]
+    assert "before_consent" in codes
