@@ -340,6 +340,16 @@ class ConMedForm(ClinicalRecordForm):
         data = super().clean()
         _not_future(self, "start_date")
         _not_future(self, "stop_date")
+        birth = self.instance.participant.screening.date_of_birth
+        for name in ("start_date", "stop_date"):
+            value = data.get(name)
+            if value and value < birth:
+                self.add_error(
+                    name,
+                    ValidationError(
+                        _("This date is before the date of birth."), code="before_birth"
+                    ),
+                )
         start, stop = data.get("start_date"), data.get("stop_date")
         if start and stop and stop < start:
             self.add_error(

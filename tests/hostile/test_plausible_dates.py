@@ -76,3 +76,15 @@ def test_a_visit_crf_date_before_consent_is_refused_at_the_field(
     assert response.status_code == 200
     codes = [e.code for e in response.context["form"].errors.as_data()[field]]
     assert "before_consent" in codes
+
+
+def test_a_conmed_started_before_birth_is_refused_at_the_field(
+    client_for, coordinator, participant
+):
+    response = client_for(coordinator).post(
+        f"/participants/{participant.participant_id}/conmeds/new/",
+        {"drug": "prednisone", "dose": "10", "unit": "mg", "start_date": "0387-08-23"},
+    )
+    assert response.status_code == 200
+    codes = [e.code for e in response.context["form"].errors.as_data()["start_date"]]
+    assert "before_birth" in codes
