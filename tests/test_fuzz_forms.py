@@ -12,6 +12,7 @@ examples do not accumulate.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import time
 
 import pytest
@@ -34,6 +35,8 @@ from tests.crawl import (  # noqa: F401  (fixtures)
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trial", "media_in_tmp")]
 
 EXAMPLES_PER_FORM = 200
+# No clinical date of this trial (births included) falls outside these years.
+PLAUSIBLE_YEARS = (1900, dt.date.today().year + 2)
 # The roles that fill forms in, in the order a page is attributed to them.
 ROLES = ("coordinator", "investigator", "monitor", "admin", "dsmb_member")
 # Pages that are not data entry: signing in or out, passwords and authenticators change the
@@ -140,6 +143,12 @@ def changed_rows_problems(since) -> list[str]:
                 value = getattr(row, field.attname)
                 if isinstance(value, str) and (len(value) > TEXT_MAX_LENGTH or "\x00" in value):
                     problems.append(f"{model._meta.label}.{field.name} {row.pk}: {len(value)}")
+                if (
+                    isinstance(value, dt.date)
+                    and model._meta.app_label != "crftest"  # the test app checks no dates
+                    and not PLAUSIBLE_YEARS[0] <= value.year <= PLAUSIBLE_YEARS[1]
+                ):
+                    problems.append(f"{model._meta.label}.{field.name} {row.pk}: {value}")
     return problems
 
 
