@@ -10,10 +10,49 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import FieldDoesNotExist
+from django.core.validators import MaxLengthValidator
 from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+# Every free-text answer, comment, reason and query text stops here (form and database alike).
+TEXT_MAX_LENGTH = 4000
+
+
+class CappedTextField(models.TextField):
+    """Free text of at most TEXT_MAX_LENGTH characters: the form refuses more at the field and
+    model validation refuses it; `capped` adds the CHECK constraint that makes PostgreSQL refuse
+    it too (a column-level db_check would be ignored when an existing column is altered)."""
+
+    def __init__(self, *args, max_length: int = TEXT_MAX_LENGTH, **kwargs):
+        super().__init__(*args, max_length=max_length, **kwargs)
+
+    @cached_property
+    def validators(self):
+        return [*super().validators, MaxLengthValidator(self.max_length)]
+
+
+def capped(model_class):
+    """Add a CHECK constraint on the length of every CappedTextField of the model.
+
+    Use as a class decorator (`audited` applies it to every clinical model); the constraints
+    join the model's own, so makemigrations writes them like any Meta constraint.
+    """
+    caps = [
+        # Free text stays within its cap, even for code that writes past the form.
+        models.CheckConstraint(
+            condition=LessThanOrEqual(Length(field.name), field.max_length),
+            name=f"{model_class._meta.model_name}_{field.name}_cap",
+        )
+        for field in model_class._meta.local_fields
+        if isinstance(field, CappedTextField)
+    ]
+    model_class._meta.constraints = [*model_class._meta.constraints, *caps]
+    return model_class
 
 
 class RecordStatus(models.TextChoices):
@@ -212,6 +251,7 @@ def audited(model_class):
     its own Meta, so they are registered here.)
     """
     pgtrigger.register(*clinical_triggers())(model_class)
+    capped(model_class)
     return pghistory.track(
         pghistory.InsertEvent(),
         pghistory.UpdateEvent(),
@@ -257,7 +297,7 @@ class ClinicalRecord(models.Model):
         help_text=_("Fields whose value lies outside the usual range, confirmed by the user."),
     )
     retired_at = models.DateTimeField(_("entered in error at"), null=True, blank=True)
-    retired_reason = models.TextField(_("reason entered in error"), blank=True)
+    retired_reason = CappedTextField(_("reason entered in error"), blank=True)
     locked_at = models.DateTimeField(
         _("locked at"),
         null=True,
@@ -458,6 +498,7 @@ class QueryAction(models.TextChoices):
 
 
 @pghistory.track(pghistory.InsertEvent())
+@capped
 class QueryStep(models.Model):
     """One step of a query's conversation (append-only)."""
 
@@ -465,7 +506,7 @@ class QueryStep(models.Model):
         DataQuery, on_delete=models.PROTECT, related_name="steps", verbose_name=_("query")
     )
     action = models.CharField(_("action"), max_length=8, choices=QueryAction.choices)
-    text = models.TextField(_("message"))
+    text = CappedTextField(_("message"))
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

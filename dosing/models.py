@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crf.choices import YES_NO
-from crf.models import ClinicalRecord, audited
+from crf.models import CappedTextField, ClinicalRecord, audited
 from enrollment.models import Participant
 from trialportal import protocol
 
@@ -96,7 +96,7 @@ class DoseRecord(ClinicalRecord):
     )
     study_day = models.PositiveSmallIntegerField(_("study day"), help_text=_("1 to 14"))
     dose_date = models.DateField(_("date"))
-    date_reason = models.TextField(
+    date_reason = CappedTextField(
         _("reason for a different date"),
         blank=True,
         help_text=_("Required when the date is not first dose + (day - 1)."),
@@ -105,13 +105,13 @@ class DoseRecord(ClinicalRecord):
     not_given_reason = models.CharField(
         _("reason not given in full"), max_length=16, choices=NotGivenReason.choices, blank=True
     )
-    not_given_text = models.TextField(_("reason, details"), blank=True)
+    not_given_text = CappedTextField(_("reason, details"), blank=True)
     start_time = models.TimeField(_("start time"), null=True, blank=True)
     end_time = models.TimeField(_("end time"), null=True, blank=True)
     dose_particles = models.BigIntegerField(
         _("dose (particles)"), null=True, blank=True, help_text=_("e.g. 2e8")
     )
-    dose_reason = models.TextField(
+    dose_reason = CappedTextField(
         _("reason for a different dose"),
         blank=True,
         help_text=_("Required when the dose differs from the protocol dose."),
@@ -151,7 +151,7 @@ class DoseRecord(ClinicalRecord):
     )
     ev_haemoptysis = models.BooleanField(INHALATION_EVENTS[6][1], choices=YES_NO, default=False)
     ev_haemodynamic = models.BooleanField(INHALATION_EVENTS[7][1], choices=YES_NO, default=False)
-    ev_notes = models.TextField(_("inhalation events, details"), blank=True)
+    ev_notes = CappedTextField(_("inhalation events, details"), blank=True)
 
     class Meta:
         verbose_name = _("dose record")

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crf.choices import YES_NO
-from crf.models import ClinicalRecord, audited
+from crf.models import CappedTextField, ClinicalRecord, audited
 from crf.partial_dates import PartialDateField
 from crf.schedule import Schedule, ScheduleFacts, build_schedule, study_day
 from trialportal import protocol
@@ -180,7 +180,7 @@ class Screening(ClinicalRecord):
     other_unsafe = models.BooleanField(
         _("other condition the investigator judges unsafe"), choices=YES_NO
     )
-    other_unsafe_text = models.TextField(_("other condition, details"), blank=True)
+    other_unsafe_text = CappedTextField(_("other condition, details"), blank=True)
     # Pregnancy test (women of childbearing potential)
     childbearing_potential = models.BooleanField(
         _("woman of childbearing potential"), choices=YES_NO, null=True, blank=True
@@ -513,12 +513,12 @@ class StudyExit(ClinicalRecord):
     decided_by = models.CharField(
         _("withdrawal decided by"), max_length=12, choices=WithdrawalDecider.choices, blank=True
     )
-    reason = models.TextField(_("reason"), blank=True)
+    reason = CappedTextField(_("reason"), blank=True)
     followup_permitted = models.BooleanField(
         _("follow-up data may still be collected"), choices=YES_NO, null=True, blank=True
     )
     last_contact_date = models.DateField(_("last contact"), null=True, blank=True)
-    death_cause = models.TextField(_("cause of death"), blank=True)
+    death_cause = CappedTextField(_("cause of death"), blank=True)
 
     class Meta:
         verbose_name = _("study exit")
@@ -567,8 +567,8 @@ class ProtocolDeviation(ClinicalRecord):
     category = models.CharField(_("category"), max_length=16, choices=DeviationCategory.choices)
     severity = models.CharField(_("severity"), max_length=8, choices=DeviationSeverity.choices)
     occurred_on = models.DateField(_("date"))
-    description = models.TextField(_("description"))
-    action = models.TextField(_("action taken"), blank=True)
+    description = CappedTextField(_("description"))
+    action = CappedTextField(_("action taken"), blank=True)
     source_key = models.CharField(
         _("source record"),
         max_length=100,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
 
@@ -23,3 +24,25 @@ class SecurityHeadersMiddleware:
         add_never_cache_headers(response)
         patch_vary_headers(response, ["Cookie"])
         return response
+
+
+class NulQueryMiddleware:
+    """A NUL character in the query string is a bad request (400), never a 500.
+
+    PostgreSQL refuses NUL in text, so a list filter holding one would fail in the database.
+    Posted forms refuse it at the field themselves (Django's ProhibitNullCharactersValidator).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any("\x00" in key or "\x00" in value for key, value in _query_pairs(request)):
+            raise BadRequest("NUL character in the query string.")
+        return self.get_response(request)
+
+
+def _query_pairs(request):
+    for key, values in request.GET.lists():
+        for value in values:
+            yield key, value

@@ -294,6 +294,7 @@ class HrctScoreForm(ClinicalRecordForm):
     def clean(self):
         data = super().clean()
         _not_future(self, "scan_date")
+        _not_before_consent(self, "scan_date", self.instance.visit.participant)
         return data
 
 
@@ -306,6 +307,7 @@ class SurvivalForm(ClinicalRecordForm):
     def clean(self):
         data = super().clean()
         _not_future(self, "death_date")
+        _not_before_consent(self, "death_date", self.instance.visit.participant)
         if data.get("vital_status") == SurvivalStatus.DEAD:
             for name in ("death_date", "death_cause"):
                 if not data.get(name):
@@ -338,6 +340,16 @@ class ConMedForm(ClinicalRecordForm):
         data = super().clean()
         _not_future(self, "start_date")
         _not_future(self, "stop_date")
+        birth = self.instance.participant.screening.date_of_birth
+        for name in ("start_date", "stop_date"):
+            value = data.get(name)
+            if value and value < birth:
+                self.add_error(
+                    name,
+                    ValidationError(
+                        _("This date is before the date of birth."), code="before_birth"
+                    ),
+                )
         start, stop = data.get("start_date"), data.get("stop_date")
         if start and stop and stop < start:
             self.add_error(

@@ -145,7 +145,11 @@ class AdverseEventForm(ClinicalRecordForm):
     def _chosen_term(self) -> CtcaeTerm | None:
         term_id = self.data.get(self.add_prefix("term")) if self.is_bound else None
         if term_id:
-            return CtcaeTerm.objects.filter(pk=term_id).first()
+            # A posted value that is no term's id is the term field's own error, not a 500.
+            try:
+                return CtcaeTerm.objects.filter(pk=int(term_id)).first()
+            except (TypeError, ValueError, OverflowError):
+                return None
         return self.instance.term if self.instance.term_id else None
 
     def clean(self):
@@ -221,6 +225,7 @@ class SafetyReportForm(ClinicalRecordForm):
 
     def __init__(self, *args, adverse_event: AdverseEvent, **kwargs):
         super().__init__(*args, **kwargs)
+        self.adverse_event = adverse_event
         self.fields["follows"].queryset = SafetyReport.objects.filter(
             adverse_event=adverse_event, retired_at__isnull=True
         )
@@ -228,7 +233,11 @@ class SafetyReportForm(ClinicalRecordForm):
 
     def clean(self):
         data = super().clean()
-        add_rule_errors(self, data, rules.SAFETY_REPORT_RULES)
+        add_rule_errors(
+            self,
+            {**data, "awareness_at": self.adverse_event.awareness_at},
+            rules.SAFETY_REPORT_RULES,
+        )
         return data
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crf.choices import YES_NO
-from crf.models import ClinicalRecord, audited
+from crf.models import CappedTextField, ClinicalRecord, audited, capped
 from enrollment.models import Participant
 from trialportal import protocol
 
@@ -136,7 +136,7 @@ class AdverseEvent(ClinicalRecord):
         _("action with study drug"), max_length=16, choices=ActionTaken.choices
     )
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
-    treatment = models.TextField(_("treatment given"), blank=True)
+    treatment = CappedTextField(_("treatment given"), blank=True)
     awareness_at = models.DateTimeField(
         _("site aware at"),
         help_text=_("When the site learned of the event; regulatory clocks start here."),
@@ -294,7 +294,7 @@ class AeFollowUp(ClinicalRecord):
     )
     on_date = models.DateField(_("date"))
     grade = models.PositiveSmallIntegerField(_("CTCAE grade"))
-    note = models.TextField(_("note"), blank=True)
+    note = CappedTextField(_("note"), blank=True)
 
     class Meta:
         verbose_name = _("AE grade follow-up")
@@ -339,7 +339,7 @@ class SafetyReport(ClinicalRecord):
         related_name="follow_up_reports",
         verbose_name=_("follows report"),
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = CappedTextField(_("notes"), blank=True)
 
     class Meta:
         verbose_name = _("safety report")
@@ -371,6 +371,7 @@ ALERT_FACTS = (
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+@capped
 class StoppingRuleAlert(models.Model):
     """A stopping rule that was met: shown on every page until an investigator acknowledges it.
 
@@ -402,7 +403,7 @@ class StoppingRuleAlert(models.Model):
         verbose_name=_("acknowledged by"),
     )
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
-    comment = models.TextField(_("comment"), blank=True)
+    comment = CappedTextField(_("comment"), blank=True)
 
     class Meta:
         verbose_name = _("stopping-rule alert")

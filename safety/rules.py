@@ -97,6 +97,17 @@ def awareness_not_in_future(data: Data) -> None:
         refuse("awareness_at", _("This time is in the future."), "future")
 
 
+def awareness_after_onset(data: Data) -> None:
+    """The site learns of an event on or after its onset (so never in 1800)."""
+    aware, onset = data.get("awareness_at"), data.get("onset_date")
+    if aware and onset and timezone.localdate(aware) < onset:
+        refuse(
+            "awareness_at",
+            _("The site cannot learn of the event before its onset (%(date)s).") % {"date": onset},
+            "before_onset",
+        )
+
+
 def serious_has_criterion(data: Data) -> None:
     """Serious exactly when at least one ICH E2A criterion is Yes (also a DB constraint)."""
     if data.get("serious") and not any(data.get(name) for name in CRITERIA):
@@ -154,6 +165,7 @@ ADVERSE_EVENT_RULES = (
     ended_has_end,
     outcome_ends_event,
     awareness_not_in_future,
+    awareness_after_onset,
     serious_has_criterion,
     criterion_is_serious,
     grade5_is_fatal,
@@ -206,7 +218,20 @@ def report_not_in_future(data: Data) -> None:
         refuse("sent_at", _("This time is in the future."), "future")
 
 
-SAFETY_REPORT_RULES = (follow_up_report_linked, report_not_in_future)
+def report_after_awareness(data: Data) -> None:
+    """A report is sent once the site knows of the event: never before its awareness."""
+    sent, aware = data.get("sent_at"), data.get("awareness_at")
+    if sent and aware and sent < aware.replace(second=0, microsecond=0):
+        refuse(
+            "sent_at",
+            _("A report cannot precede the site's awareness of the event (%(time)s).")
+            % {"time": timezone.localtime(aware).strftime("%Y-%m-%d %H:%M")},
+            "before_awareness",
+        )
+
+
+# Context value: `awareness_at` of the adverse event the report is about.
+SAFETY_REPORT_RULES = (follow_up_report_linked, report_not_in_future, report_after_awareness)
 
 
 def adverse_event_values(data: Data, *, ae, first_dose_date) -> dict[str, Any]:

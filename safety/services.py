@@ -128,7 +128,13 @@ def ae_follow_up_add(*, follow_up: AeFollowUp, actor) -> AeFollowUp:
 @transaction.atomic
 def safety_report_add(*, report: SafetyReport, actor) -> SafetyReport:
     """Record a report sent to the sponsor, ethics committee or regulator."""
-    check_rules(values_of(report, ("kind", "follows", "sent_at")), rules.SAFETY_REPORT_RULES)
+    check_rules(
+        {
+            **values_of(report, ("kind", "follows", "sent_at")),
+            "awareness_at": report.adverse_event.awareness_at,
+        },
+        rules.SAFETY_REPORT_RULES,
+    )
     return record_create(record=report, actor=actor)
 
 

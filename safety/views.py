@@ -286,7 +286,8 @@ def alert_acknowledge(request, pk: int):
 def term_search(request):
     """Options of the CTCAE term select matching the search (htmx)."""
     require(request, Perm.ENTER_DATA)
-    query = request.GET.get("q", "").strip()
+    # PostgreSQL refuses NUL in text; no term is longer than 200 characters.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     terms = CtcaeTerm.objects.only("pk", "soc", "term")
     if query:
         terms = terms.filter(term__icontains=query) | terms.filter(soc__icontains=query)
@@ -300,7 +301,9 @@ def term_search(request):
 def term_grades(request):
     """The grade choices of the chosen term, with their CTCAE text (htmx)."""
     require(request, Perm.ENTER_DATA)
-    term = CtcaeTerm.objects.filter(pk=request.GET.get("term") or 0).first()
+    term_id = request.GET.get("term", "")
+    known = term_id.isascii() and term_id.isdigit()
+    term = CtcaeTerm.objects.filter(pk=int(term_id)).first() if known else None
     form = AdverseEventForm(
         participant=None, instance=AdverseEvent(term=term) if term else AdverseEvent()
     )

@@ -1,6 +1,6 @@
 from django.db import models
 
-from crf.models import ClinicalRecord, audited
+from crf.models import CappedTextField, ClinicalRecord, audited
 
 
 @audited
@@ -14,7 +14,7 @@ class Observation(ClinicalRecord):
     measured_on = models.DateField("measured on")
     value = models.DecimalField("value", max_digits=8, decimal_places=2, null=True, blank=True)
     unit = models.CharField("unit", max_length=8, choices=Unit.choices, blank=True)
-    note = models.TextField("note", blank=True)
+    note = CappedTextField("note", blank=True)
 
     def __str__(self) -> str:
         return f"Observation {self.pk}"

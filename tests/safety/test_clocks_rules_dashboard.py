@@ -27,7 +27,11 @@ from tests.factories import assess, bulk_participants, make_ae, make_participant
 
 pytestmark = pytest.mark.django_db
 
-AWARE = dt.datetime(2026, 3, 10, 8, 0, tzinfo=dt.UTC)
+# Five days ago: after the onset (the first dose, ten days ago) and before today.
+AWARE = (dt.datetime.now(dt.UTC) - dt.timedelta(days=5)).replace(
+    hour=8, minute=0, second=0, microsecond=0
+)
+SENT = (AWARE + dt.timedelta(days=2, hours=1)).astimezone(dt.UTC)
 
 
 @pytest.fixture
@@ -104,7 +108,7 @@ def test_a_follow_up_report_links_to_the_initial_one(client_for, coordinator, pa
         f"/safety/ae/{ae.pk}/report/",
         {
             "kind": "follow_up",
-            "sent_at": "2026-03-12T09:00",
+            "sent_at": timezone.localtime(SENT).strftime("%Y-%m-%dT%H:%M"),
             "sent_to": "sponsor",
             "follows": "",
             "notes": "",
@@ -115,7 +119,7 @@ def test_a_follow_up_report_links_to_the_initial_one(client_for, coordinator, pa
         f"/safety/ae/{ae.pk}/report/",
         {
             "kind": "follow_up",
-            "sent_at": "2026-03-12T09:00",
+            "sent_at": timezone.localtime(SENT).strftime("%Y-%m-%dT%H:%M"),
             "sent_to": "sponsor",
             "follows": initial.pk,
             "notes": "resolved",
