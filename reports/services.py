@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import threading
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import F
@@ -17,11 +18,20 @@ from reports.dsmb_data import dsmb_data
 from reports.dsmb_pdf import DsmbReport
 from reports.models import Report, ReportDownload, ReportLanguage, ReportState
 
-# A build holds a lease that it renews while it runs, so a build whose worker died is noticed
-# when the lease lapses (the sweeper runs every 30 s), however long builds take.
-LEASE = dt.timedelta(seconds=60)
-LEASE_RENEWAL = dt.timedelta(seconds=15)
 STALE_REQUEST = dt.timedelta(minutes=2)  # a request whose task was lost is re-queued after it
+
+
+def lease() -> dt.timedelta:
+    """How long a build's claim holds without renewal (settings.REPORT_LEASE).
+
+    A build renews its lease while it runs, so a build whose worker died is noticed when the lease
+    lapses (the sweeper runs every 30 s), however long builds take.
+    """
+    return settings.REPORT_LEASE
+
+
+def lease_renewal() -> dt.timedelta:
+    return settings.REPORT_LEASE_RENEWAL
 
 
 @transaction.atomic
@@ -40,12 +50,12 @@ def report_claim(report_id: int, *, now: dt.datetime | None = None) -> bool:
     claimed = (
         Report.objects.filter(pk=report_id)
         .filter(state=ReportState.REQUESTED)
-        .update(state=ReportState.BUILDING, lease_until=now + LEASE, started_at=now)
+        .update(state=ReportState.BUILDING, lease_until=now + lease(), started_at=now)
     )
     if not claimed:
         claimed = Report.objects.filter(
             pk=report_id, state=ReportState.BUILDING, lease_until__lt=now
-        ).update(lease_until=now + LEASE, started_at=now)
+        ).update(lease_until=now + lease(), started_at=now)
     if claimed:
         Report.objects.filter(pk=report_id).update(attempts=F("attempts") + 1)
     return bool(claimed)
@@ -78,9 +88,9 @@ def lease_kept(report_id: int):
 
     def renew() -> None:
         try:
-            while not stop.wait(LEASE_RENEWAL.total_seconds()):
+            while not stop.wait(lease_renewal().total_seconds()):
                 Report.objects.filter(pk=report_id, state=ReportState.BUILDING).update(
-                    lease_until=timezone.now() + LEASE
+                    lease_until=timezone.now() + lease()
                 )
         finally:
             connection.close()  # this thread's own connection

@@ -355,6 +355,10 @@ OUTBOX_RESEND_AFTER = timedelta(minutes=5)
 OUTBOX_MAX_AGE = timedelta(minutes=10)
 # An e-mail claimed by a worker that died is claimable again after this (longer than EMAIL_TIMEOUT).
 NOTIFICATION_EMAIL_LEASE = timedelta(minutes=2)
+# A DSMB build holds a lease it renews while it runs; a build whose worker died is handed to
+# another worker once the lease lapses (the sweeper runs every 30 s): within about 90 seconds.
+REPORT_LEASE = timedelta(seconds=60)
+REPORT_LEASE_RENEWAL = timedelta(seconds=15)
 # /health/ reports unhealthy when the last worker heartbeat is older than this.
 HEARTBEAT_MAX_AGE = timedelta(minutes=3)
 

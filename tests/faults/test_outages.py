@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -335,3 +336,74 @@ def test_a_real_broker_outage_keeps_the_work_and_the_same_process_sends_it_when_
         assert during.pk in sent
         assert client.llen(queue) == 1
         assert app.conf.broker_url == private_redis.url
+
+
+# --- A worker is killed in the middle of a DSMB build ----------------------------------------------
+
+
+@worker_db
+def test_a_report_whose_worker_is_killed_mid_build_is_retried_and_built_once(
+    request, tmp_path, settings, fast_retries, monitor, client_for
+):
+    from reports import services as report_services
+    from reports.models import Report, ReportState
+    from reports.tasks import sweep_reports
+
+    lease = 2.0
+    settings.REPORT_LEASE = dt.timedelta(seconds=lease)
+    settings.REPORT_LEASE_RENEWAL = dt.timedelta(seconds=lease / 4)
+    started = tmp_path / "started"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": _database_url(),
+        "FAULT_STARTED_FILE": str(started),
+        "FAULT_REPORT_LEASE": str(lease),
+    }
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "tests.faults.report_worker",
+            "--pool=solo", "-Q", django_settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--without-mingle", "--without-gossip", "--without-heartbeat", "-l", "warning",
+            "-n", f"doomed-{uuid.uuid4().hex[:8]}@%h",
+        ],
+        cwd=Path(django_settings.BASE_DIR),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )  # fmt: skip
+    client = client_for(monitor)
+    try:
+        report = report_services.report_request(cutoff=timezone.now(), actor=monitor)
+        assert wait_for(started.exists, timeout=60), (tmp_path / "worker.log").read_text()
+        # While the worker lives, its heartbeat keeps the lease ahead of the clock.
+        time.sleep(lease * 2)
+        report.refresh_from_db()
+        assert report.state == ReportState.BUILDING and report.attempts == 1
+        assert report.lease_until > timezone.now()
+        assert not report_services.report_claim(report.pk)  # nobody else may take it
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+        log.close()
+    killed_at = time.monotonic()
+
+    def page() -> str:
+        return client.get("/reports/", HTTP_HX_REQUEST="true").content.decode()
+
+    # Once the lease lapses the user reads that the build is being retried, not a bare spinner.
+    assert wait_for(lambda: 'data-retrying="2"' in page(), timeout=30)
+
+    request.getfixturevalue("celery_worker")  # a live worker; the sweeper (beat) hands it over
+
+    # Beat sweeps every 30 s in production; here once a second.
+    while Report.objects.get(pk=report.pk).state != ReportState.READY:
+        assert time.monotonic() - killed_at < 120, "the lost build was not retried in 2 minutes"
+        sweep_reports()
+        outbox_sweep()  # the dead worker's task is owed too: re-sent, it finds the build done
+        wait_for(lambda: Report.objects.get(pk=report.pk).state == ReportState.READY, timeout=1)
+    assert worker_idle()  # every owed task has run, the re-sent one included
+    report.refresh_from_db()
+    assert report.attempts == 2 and report.sha256 and report.file.storage.exists(report.file.name)
+    assert "Retrying" not in page() and "Download PDF" in page()

@@ -98,7 +98,7 @@ def test_a_build_interrupted_mid_way_is_recovered_by_the_sweeper_once(trial, mon
     # A worker claimed the build and died before finishing: the row stays "building".
     assert services.report_claim(report.pk, now=start)
     assert services.report_build(report.pk) is False  # the lease still holds: nobody else builds
-    with time_machine.travel(start + services.LEASE + dt.timedelta(seconds=5), tick=False):
+    with time_machine.travel(start + services.lease() + dt.timedelta(seconds=5), tick=False):
         # The sweeper queues the build again (on the real broker); here the test runs it itself.
         assert services.report_sweep() == [report.pk]
         assert services.report_build(report.pk) is True
