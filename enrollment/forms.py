@@ -329,6 +329,7 @@ class MedicalHistoryForm(ClinicalRecordForm):
             ongoing=data.get("ongoing"),
             end_date=data.get("end_date") or "",
             first_dose=self.instance.participant.anchor,
+            born=self.instance.participant.screening.date_of_birth,
             today=timezone.localdate(),
         )
         for name, error in errors.items():

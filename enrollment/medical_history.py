@@ -11,14 +11,27 @@ from crf import partial_dates
 
 
 def history_errors(
-    *, start_date: str, ongoing: bool | None, end_date: str, first_dose: dt.date, today: dt.date
+    *,
+    start_date: str,
+    ongoing: bool | None,
+    end_date: str,
+    first_dose: dt.date,
+    born: dt.date,
+    today: dt.date,
 ) -> dict[str, ValidationError]:
-    """Return the broken rules by field: dates known, in order, before the first dose."""
+    """Return the broken rules by field: dates known, in order, after birth and before the first
+    dose. A partial date passes when any day it may stand for does."""
     errors: dict[str, ValidationError] = {}
     if start_date:
-        earliest, _latest = partial_dates.bounds(start_date)
+        earliest, latest = partial_dates.bounds(start_date)
         if earliest > today:
             errors["start_date"] = ValidationError(_("This date is in the future."), code="future")
+        elif latest < born:
+            errors["start_date"] = ValidationError(
+                _("This date is before the participant's birth (%(date)s).")
+                % {"date": born.isoformat()},
+                code="before_birth",
+            )
         elif earliest >= first_dose:
             errors["start_date"] = ValidationError(
                 _(

@@ -175,12 +175,13 @@ def medical_history_save(
     *, history: MedicalHistory, actor, expected_version: int | None = None, reason: str = ""
 ) -> MedicalHistory:
     """Record (or correct) a condition present before the first dose."""
-    participant = Participant.objects.get(pk=history.participant_id)
+    participant = Participant.objects.select_related("screening").get(pk=history.participant_id)
     errors = medical_history.history_errors(
         start_date=history.start_date,
         ongoing=history.ongoing,
         end_date=history.end_date,
         first_dose=participant.anchor,
+        born=participant.screening.date_of_birth,
         today=timezone.localdate(),
     )
     if errors:

@@ -230,8 +230,25 @@ def report_after_awareness(data: Data) -> None:
         )
 
 
+def follow_up_after_followed(data: Data) -> None:
+    """A follow-up report is sent after the report it follows."""
+    sent, follows = data.get("sent_at"), data.get("follows")
+    if sent and follows is not None and follows.sent_at and sent < follows.sent_at:
+        refuse(
+            "sent_at",
+            _("A follow-up cannot precede the report it follows (sent %(time)s).")
+            % {"time": timezone.localtime(follows.sent_at).strftime("%Y-%m-%d %H:%M")},
+            "before_followed",
+        )
+
+
 # Context value: `awareness_at` of the adverse event the report is about.
-SAFETY_REPORT_RULES = (follow_up_report_linked, report_not_in_future, report_after_awareness)
+SAFETY_REPORT_RULES = (
+    follow_up_report_linked,
+    report_not_in_future,
+    report_after_awareness,
+    follow_up_after_followed,
+)
 
 
 def adverse_event_values(data: Data, *, ae, first_dose_date) -> dict[str, Any]:

@@ -138,7 +138,16 @@ RULES = [
     ({"start_date": "2019", "ongoing": "False", "end_date": "2018-12"}, "end_date", "order"),
     ({"ongoing": "False", "end_date": "2999-01"}, "end_date", "future"),
     ({"start_date": "2999"}, "start_date", "future"),
+    # The factory's participant was born on 14 March, 52 years before this year.
+    ({"start_date": f"{TODAY().year - 60}"}, "start_date", "before_birth"),
+    ({"start_date": f"{TODAY().year - 52}-02"}, "start_date", "before_birth"),
 ]
+
+
+def test_a_condition_may_start_in_the_month_of_birth(client_for, coordinator, participant):
+    month = participant.screening.date_of_birth.isoformat()[:7]
+    response = client_for(coordinator).post(f"{base(participant)}new/", form_data(start_date=month))
+    assert response.status_code == 302
 
 
 def _after_first_dose(participant) -> dict:

@@ -60,6 +60,38 @@ def test_the_service_refuses_a_safety_report_sent_before_awareness(coordinator, 
     assert "sent_at" in raised.value.message_dict
 
 
+def test_a_follow_up_report_sent_before_the_report_it_follows_is_refused(coordinator, participant):
+    aware = timezone.now() - dt.timedelta(days=3)
+    ae = make_ae(
+        participant,
+        coordinator,
+        term="Hypoxia",
+        grade=3,
+        serious=True,
+        sae_hospitalisation=True,
+        awareness_at=aware,
+    )
+    sent = aware + dt.timedelta(hours=3)
+    initial = safety_report_add(
+        report=SafetyReport(
+            adverse_event=ae, kind="initial", sent_at=sent, sent_to="sponsor safety desk"
+        ),
+        actor=coordinator,
+    )
+    early = SafetyReport(
+        adverse_event=ae,
+        kind="follow_up",
+        follows=initial,
+        sent_at=sent - dt.timedelta(hours=1),
+        sent_to="sponsor safety desk",
+    )
+    with pytest.raises(ValidationError) as raised:
+        safety_report_add(report=early, actor=coordinator)
+    assert [e.code for e in raised.value.error_dict["sent_at"]] == ["before_followed"]
+    early.sent_at = sent + dt.timedelta(days=1)
+    assert safety_report_add(report=early, actor=coordinator).pk
+
+
 @pytest.mark.parametrize(
     ("form_code", "field"), [("hrct", "scan_date"), ("survival", "death_date")]
 )
