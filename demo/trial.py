@@ -17,6 +17,7 @@ from demo.safety import demo_safety_load
 from dosing.models import DoseRecord
 from dosing.services import dose_record
 from enrollment import services
+from enrollment.examples import eligible_answers
 from enrollment.models import Consent, Identity, MedicalHistory, Screening, StudyExit
 from trialportal import protocol
 
@@ -138,42 +139,7 @@ DEMO_PEOPLE = [
 
 
 def _answers(person: DemoPerson, screened: dt.date) -> dict:
-    answers = {
-        "screening_date": screened,
-        "date_of_birth": dt.date(*person.born),
-        "sex": person.sex,
-        "dm_classification": "cadm",
-        "mda5_assay": "line_blot",
-        "mda5_test_date": screened - dt.timedelta(days=6),
-        "mda5_result": "positive",
-        "mda5_titre": "2+",
-        "symptom_onset_date": screened - dt.timedelta(days=50),
-        "ild_diagnosis_date": screened - dt.timedelta(days=30),
-        "hrct_progression": True,
-        "hrct_first_date": screened - dt.timedelta(days=30),
-        "hrct_progression_date": screened - dt.timedelta(days=4),
-        "mmrc": 3,
-        "pf_ratio_first": 290,
-        "pf_ratio_first_date": screened - dt.timedelta(days=28),
-        "pf_ratio_latest": 200,
-        "pf_ratio_latest_date": screened - dt.timedelta(days=1),
-        "fvc_pct": 58,
-        "dlco_pct": 39,
-        "rpild_confirmed": True,
-        "pregnant_or_breastfeeding": False,
-        "severe_allergy": False,
-        "active_pulmonary_infection": False,
-        "pulmonary_embolism": False,
-        "extracorporeal_support": False,
-        "other_unsafe": False,
-        "childbearing_potential": None,
-    }
-    if person.sex == "F":
-        young = screened.year - person.born[0] < 50
-        answers["childbearing_potential"] = young
-        if young:
-            answers["pregnancy_test_date"] = screened
-            answers["pregnancy_test_result"] = "negative"
+    answers = eligible_answers(screened, born=dt.date(*person.born), sex=person.sex)
     answers.update(person.answers)
     return answers
 

@@ -7,47 +7,16 @@ import datetime as dt
 from django.utils import timezone
 
 from enrollment import services
+from enrollment.examples import eligible_answers
 from enrollment.models import Consent, Participant, Screening
 
 
 def screening_answers(**changes) -> dict:
-    """Answers of an eligible screen, as model field values."""
+    """Answers of an eligible screen two days ago, as model field values."""
     today = timezone.localdate()
-    answers = {
-        "screening_date": today - dt.timedelta(days=2),
-        "date_of_birth": dt.date(today.year - 52, 3, 14),
-        "sex": "F",
-        "dm_classification": "cadm",
-        "mda5_assay": "line_blot",
-        "mda5_test_date": today - dt.timedelta(days=10),
-        "mda5_result": "positive",
-        "mda5_titre": "3+",
-        "mda5_value": None,
-        "mda5_unit": "",
-        "symptom_onset_date": today - dt.timedelta(days=60),
-        "ild_diagnosis_date": today - dt.timedelta(days=40),
-        "hrct_progression": True,
-        "hrct_first_date": today - dt.timedelta(days=40),
-        "hrct_progression_date": today - dt.timedelta(days=5),
-        "mmrc": 3,
-        "pf_ratio_first": 280,
-        "pf_ratio_first_date": today - dt.timedelta(days=30),
-        "pf_ratio_latest": 190,
-        "pf_ratio_latest_date": today - dt.timedelta(days=3),
-        "fvc_pct": 62,
-        "dlco_pct": 41,
-        "rpild_confirmed": True,
-        "pregnant_or_breastfeeding": False,
-        "severe_allergy": False,
-        "active_pulmonary_infection": False,
-        "pulmonary_embolism": False,
-        "extracorporeal_support": False,
-        "other_unsafe": False,
-        "other_unsafe_text": "",
-        "childbearing_potential": False,
-        "pregnancy_test_date": None,
-        "pregnancy_test_result": "",
-    }
+    answers = eligible_answers(
+        today - dt.timedelta(days=2), born=dt.date(today.year - 52, 3, 14), sex="F"
+    )
     answers.update(changes)
     return answers
 
