@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from reports.storage import reports_storage
+
 
 class ReportState(models.TextChoices):
     REQUESTED = "requested", _("Requested")
@@ -45,7 +47,8 @@ class Report(models.Model):
     started_at = models.DateTimeField(_("build started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("ready at"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
-    file = models.FileField(_("file"), upload_to="reports/", blank=True)
+    # Named in the "reports" storage (a local folder or an S3 bucket); never a public URL.
+    file = models.FileField(_("file"), upload_to="reports/", storage=reports_storage, blank=True)
     size = models.PositiveIntegerField(_("size (bytes)"), null=True, blank=True)
     pages = models.PositiveSmallIntegerField(_("pages"), null=True, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)

@@ -87,12 +87,13 @@ def report_download(request, pk: int):
     report = get_object_or_404(Report, pk=pk, state=ReportState.READY)
     if not report.file:
         raise Http404
+    # Streamed from the reports storage (a local folder or a private bucket), never redirected to
+    # it, so this check and the download log are the only way to the file.
+    pdf = report.file.open("rb")
     services.report_download_record(
         report=report, user=request.user, ip=request.META.get("REMOTE_ADDR")
     )
-    response = FileResponse(
-        report.file.open("rb"), as_attachment=True, filename=f"dsmb-report-{report.pk}.pdf"
-    )
+    response = FileResponse(pdf, as_attachment=True, filename=f"dsmb-report-{report.pk}.pdf")
     response["Cache-Control"] = "no-store"
     return response
 

@@ -45,6 +45,17 @@ def run_django(env_changes: dict, *args: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "EMAIL_PORT": "smtp"}, "EMAIL_PORT"),
         ({"DEBUG": "1", "EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "EMAIL_USE_TLS"),
         ({"DEBUG": "1", "SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE"),
+        ({"DEBUG": "1", "REPORTS_STORAGE": "nfs"}, "REPORTS_STORAGE"),
+        ({"DEBUG": "1", "REPORTS_STORAGE": "s3"}, "AWS_STORAGE_BUCKET_NAME"),
+        (
+            {
+                "DEBUG": "1",
+                "REPORTS_STORAGE": "s3",
+                "AWS_STORAGE_BUCKET_NAME": "b",
+                "AWS_S3_ENDPOINT_URL": "minio:9000",
+            },
+            "AWS_S3_ENDPOINT_URL",
+        ),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(changes, named):
@@ -66,6 +77,31 @@ def test_good_values_start(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["UTC", "False", "True"]
+
+
+def test_report_pdfs_go_to_a_private_bucket_when_configured_and_to_media_root_by_default():
+    show = (
+        "import django; django.setup(); from django.core.files.storage import storages; "
+        "s = storages['reports']; print(type(s).__name__, getattr(s, 'bucket_name', s.location), "
+        "getattr(s, 'default_acl', '-'), getattr(s, 'querystring_auth', '-'), "
+        "getattr(s, 'location', '-'), getattr(s, 'endpoint_url', '-'))"
+    )
+    bucket = {
+        "DEBUG": "1",
+        "REPORTS_STORAGE": "s3",
+        "AWS_STORAGE_BUCKET_NAME": "trial-reports",
+        "AWS_S3_ENDPOINT_URL": "https://s3.example.internal",
+        "AWS_LOCATION": "/portal/",
+        "MEDIA_ROOT": "/srv/media",
+    }
+    result = run_django(bucket, "-c", show)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "S3Storage", "trial-reports", "None", "False", "portal", "https://s3.example.internal",
+    ]  # fmt: skip
+    result = run_django({"DEBUG": "1", "MEDIA_ROOT": "/srv/media"}, "-c", show)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["FileSystemStorage", "/srv/media", "-", "-", "/srv/media", "-"]
 
 
 def test_the_time_zone_defaults_to_shanghai_and_data_is_stored_in_utc():

@@ -128,3 +128,46 @@ def celery_broker_url(redis_url: str) -> str:
     if redis_url.startswith("unix://"):
         return "redis+socket://" + redis_url[len("unix://") :]
     return redis_url
+
+
+def env_reports_storage(name: str = "REPORTS_STORAGE") -> dict:
+    """The STORAGES entry for report PDFs: `local` (MEDIA_ROOT, the default) or `s3` (a bucket).
+
+    Downloads are streamed through the portal (its access checks and download log), so objects
+    are private and no signed or public URL is ever made.
+    """
+    kind = env_str(name, "local")
+    if kind == "local":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"{name}={kind!r} is neither local nor s3.")
+    options = {
+        "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", required=True),
+        "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+        "region_name": env_str("AWS_S3_REGION_NAME") or None,
+        "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or None,
+        "location": env_str("AWS_LOCATION").strip("/"),
+        # No ACL is sent, so an object is private to the bucket's owner (a bucket with ACLs
+        # disabled refuses any other); nothing is ever made public.
+        "default_acl": None,
+        "querystring_auth": False,
+        "file_overwrite": True,  # a rebuilt report replaces its own object
+        # A download larger than this is spooled to a temporary file rather than kept in memory.
+        "max_memory_size": 10 * 1024 * 1024,
+    }
+    if options["endpoint_url"] and not options["endpoint_url"].startswith(("http://", "https://")):
+        raise ImproperlyConfigured(
+            f"AWS_S3_ENDPOINT_URL={options['endpoint_url']!r} must start with http:// or https://."
+        )
+    if options["addressing_style"] not in (None, "auto", "path", "virtual"):
+        raise ImproperlyConfigured(
+            f"AWS_S3_ADDRESSING_STYLE={options['addressing_style']!r} is not auto, path or virtual."
+        )
+    # Without keys, boto3 looks further: its own configuration files, an instance or task role.
+    for option, variable in (
+        ("access_key", "AWS_ACCESS_KEY_ID"),
+        ("secret_key", "AWS_SECRET_ACCESS_KEY"),
+    ):
+        if value := env_str(variable):
+            options[option] = value
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}

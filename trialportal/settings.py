@@ -22,6 +22,7 @@ from trialportal.env import (
     env_list,
     env_origins,
     env_redis_url,
+    env_reports_storage,
     env_str,
     env_timezone,
 )
@@ -264,8 +265,12 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# DSMB report PDFs: in MEDIA_ROOT, or in an S3-compatible bucket with REPORTS_STORAGE=s3 so that
+# web and worker hosts need not share a disk (docs/deploy.md, "Several hosts").
+REPORTS_STORAGE = env_str("REPORTS_STORAGE", "local")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "reports": env_reports_storage("REPORTS_STORAGE"),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
