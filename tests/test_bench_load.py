@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PAGES = [
@@ -28,13 +30,15 @@ PAGES = [
 ]
 
 
-def test_the_load_bench_prints_a_row_per_page(django_db_setup, django_db_blocker):
+# Transactional: no transaction holds a connection to the test database while it is copied (and
+# the serialized rollback keeps the migrations' data for the tests after this one).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_load_bench_prints_a_row_per_page():
     from django.db import connections
 
-    with django_db_blocker.unblock():
-        template = connections["default"].settings_dict["NAME"]
-        # CREATE DATABASE ... TEMPLATE needs the template free of connections.
-        connections.close_all()
+    template = connections["default"].settings_dict["NAME"]
+    # CREATE DATABASE ... TEMPLATE needs the template free of connections.
+    connections.close_all()
     env = {
         **os.environ,
         "BENCH_TEMPLATE": template,
