@@ -67,7 +67,7 @@ def _options(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--seconds",
         type=float,
-        default=float(env("BENCH_SECONDS", "120")),
+        default=float(env("BENCH_SECONDS", "90")),
         help="time for the rounds; every user finishes the round it is in (at least one round)",
     )
     parser.add_argument(
@@ -234,34 +234,44 @@ def _fill_stopgap(count: int) -> None:
 
 
 def follow_up_crfs(count: int) -> list:
-    """`count` vital-signs CRFs of follow-up visits, one per participant, created if missing."""
+    """`count` vital-signs CRFs of follow-up visits, created if missing (Day 28, then Month 3, 6
+    and 12 for the participants whose visit date has passed), each with an open query."""
     from django.contrib.auth import get_user_model
 
     from crf.monitoring import query_open
+    from crf.schedule import date_of_study_day
     from enrollment.models import Participant
-    from outcomes.models import VitalSigns
+    from outcomes.models import Visit, VitalSigns
     from tests.factories import complete_visit, make_visit
+    from trialportal import protocol
 
     crfs = list(
         VitalSigns.objects.filter(retired_at__isnull=True, locked_at__isnull=True)
         .exclude(visit__code="baseline")
         .select_related("visit__participant")
-        .order_by("visit__participant__number")
-        .distinct("visit__participant__number")[:count]
+        .order_by("visit__participant__number", "visit__visit_date")[:count]
     )
     actor, _ = get_user_model().objects.get_or_create(username="bench-filler")
-    taken = {crf.visit.participant_id for crf in crfs}
-    candidates = Participant.objects.filter(
-        first_dose_date__lte=timezone.localdate() - dt.timedelta(days=30)
-    ).exclude(pk__in=taken)
-    for participant in candidates.order_by("number")[: count - len(crfs)]:
-        visit = make_visit(participant, actor, "day28")
-        complete_visit(visit, actor)
-        vitals = VitalSigns.objects.select_related("visit__participant").get(visit=visit)
-        query_open(record=vitals, field_name="heart_rate", text="Please confirm.")
-        crfs.append(vitals)
+    today = timezone.localdate()
+    offsets = {visit.code: visit.offset for visit in protocol.VISITS}
+    participants = list(
+        Participant.objects.filter(first_dose_date__isnull=False).order_by("number")
+    )
+    for code in ("day28", "month3", "month6", "month12"):
+        for participant in participants:
+            if len(crfs) >= count:
+                return crfs
+            if date_of_study_day(participant.anchor, offsets[code]) >= today:
+                continue
+            if Visit.objects.filter(participant=participant, code=code).exists():
+                continue
+            visit = make_visit(participant, actor, code)
+            complete_visit(visit, actor)
+            vitals = VitalSigns.objects.select_related("visit__participant").get(visit=visit)
+            query_open(record=vitals, field_name="heart_rate", text="Please confirm.")
+            crfs.append(vitals)
     if len(crfs) < count:
-        raise SystemExit(f"only {len(crfs)} participants can have a follow-up CRF; fill more")
+        raise SystemExit(f"only {len(crfs)} follow-up CRFs can be made; fill more participants")
     return crfs
 
 
