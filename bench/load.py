@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import http.client
 import os
 import random
@@ -144,93 +143,11 @@ def create_database():
 
 
 def fill(count: int, seed: int) -> None:
-    """A trial of `count` participants with doses, visits with CRFs, adverse events and queries."""
-    try:
-        from tests.bulk import fill_trial
-    except ImportError:
-        _fill_stopgap(count)
-    else:
-        fill_trial(count, seed=seed)
+    """A trial of `count` participants in bulk (tests/bulk.py): screening to follow-up, doses,
+    visits with CRFs and labs, adverse events, queries, verifications, signatures."""
+    from tests.bulk import fill_trial
 
-
-def _fill_stopgap(count: int) -> None:
-    """Participants at every stage of the 14-day dosing and a year of follow-up (bulk inserts),
-    their doses, two adverse events each; visits with every form and an open query for a few."""
-    from django.contrib.auth import get_user_model
-
-    from dosing.models import DoseRecord
-    from enrollment.models import Participant, Screening
-    from safety.models import AdverseEvent, CtcaeTerm
-    from tests.factories import screening_answers
-
-    actor, _ = get_user_model().objects.get_or_create(username="bench-filler")
-    today = timezone.localdate()
-    screenings = Screening.objects.bulk_create(
-        [
-            Screening(**screening_answers(), eligible=True, created_by=actor, updated_by=actor)
-            for _ in range(count)
-        ],
-        batch_size=2000,
-    )
-    # First doses spread over the last 400 days: dosing, early and late follow-up, finished.
-    first_doses = [today - dt.timedelta(days=n * 400 // count) for n in range(count)]
-    participants = Participant.objects.bulk_create(
-        [
-            Participant(
-                participant_id=f"B-{n:06d}",
-                number=n + 1,
-                screening=screening,
-                enrollment_date=first_doses[n] - dt.timedelta(days=1),
-                planned_first_dose=first_doses[n],
-                first_dose_date=first_doses[n],
-                created_by=actor,
-                updated_by=actor,
-            )
-            for n, screening in enumerate(screenings)
-        ],
-        batch_size=2000,
-    )
-    DoseRecord.objects.bulk_create(
-        [
-            DoseRecord(
-                participant=p,
-                study_day=day,
-                dose_date=p.first_dose_date + dt.timedelta(days=day - 1),
-                given="yes",
-                dose_particles=200_000_000,
-                pre_spo2=94,
-                post_spo2=93,
-                created_by=actor,
-                updated_by=actor,
-            )
-            for p in participants
-            for day in range(1, min(14, (today - p.first_dose_date).days) + 1)
-        ],
-        batch_size=5000,
-    )
-    cough, fever = CtcaeTerm.objects.get(term="Cough"), CtcaeTerm.objects.get(term="Fever")
-    AdverseEvent.objects.bulk_create(
-        [
-            AdverseEvent(
-                participant=p,
-                number=n,
-                verbatim_term=term.term,
-                term=term,
-                onset_date=p.first_dose_date,
-                grade=n,
-                serious=False,
-                action_taken="none",
-                outcome="recovering",
-                ongoing=True,
-                awareness_at=timezone.now(),
-                created_by=actor,
-                updated_by=actor,
-            )
-            for p in participants
-            for n, term in ((1, cough), (2, fever))
-        ],
-        batch_size=5000,
-    )
+    fill_trial(count, seed=seed)
 
 
 def follow_up_crfs(count: int) -> list:
