@@ -10,8 +10,9 @@ gunicorn servers with the same worker settings on the same PostgreSQL: the porta
 settings, DEBUG off) and the floor (bench/floor: one view doing one SELECT and rendering a tiny
 template, one doing one INSERT). Then:
 
-1. rounds: each user requests every page of the list below once per round, in its own shuffled
-   order, the floor's read and write among them, until the round time is up;
+1. rounds: each user requests every page (portal_pages(), and for the roles that enter data a
+   follow-up CRF opened and saved) once per round, in its own shuffled order, the floor's read
+   and write among them, until the round time is up;
 2. save throughput: the users that enter data post CRF saves for a fixed time, then the same
    number of threads post the floor's INSERT for the same time.
 
