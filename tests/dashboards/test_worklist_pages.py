@@ -19,8 +19,8 @@ PAGES = {
     "/participants/": 14,
     "/participants/?sort=next": 14,
     "/participants/?sort=state&state=due&status=on_study": 14,
-    "/worklist/?bucket=overdue": 12,
-    "/worklist/?bucket=today&kind=visit&sort=participant": 12,
+    "/worklist/?bucket=overdue": 13,
+    "/worklist/?bucket=today&kind=visit&sort=participant": 13,
     "/dosing/today/": 13,
 }
 
