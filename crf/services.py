@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from crf.audit import actor_context, audit_context
 from crf.locking import refuse_under_lock
 from crf.models import AccessLog, ClinicalRecord, RecordStatus
+from crf.signals import record_saved
 
 
 @dataclass
@@ -64,13 +65,15 @@ def _allocate_pk(record: ClinicalRecord) -> None:
 
 
 def _after_save(record: ClinicalRecord, *, changed: bool) -> None:
-    """Raise queries for confirmed unusual values; tell monitors and signers about a change."""
+    """Raise queries for confirmed unusual values; tell monitors and signers about a change;
+    let derived data follow (crf.signals.record_saved)."""
     from crf import monitoring
 
     if record.soft_range_fields:
         monitoring.soft_range_queries(record)
     if changed:
         monitoring.on_record_changed(record)
+    record_saved.send(sender=type(record), record=record, created=not changed)
 
 
 @transaction.atomic

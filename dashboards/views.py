@@ -1,16 +1,22 @@
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.access import can, require
 from accounts.roles import Perm
 from crf import monitoring
 from crf.models import DataQuery, QueryState
+from crf.schedule import ITEM_STATE_LABELS
 from dashboards import selectors
 from dosing import selectors as dosing_selectors
+from enrollment import schedule_store
 from enrollment import selectors as enrollment_selectors
-from enrollment.models import Identity
+from enrollment.models import Identity, StudyStatus
 from outcomes import selectors as outcomes_selectors
 from safety import selectors as safety_selectors
+
+PAGE_SIZE = 50
 
 
 def home(request):
@@ -19,8 +25,7 @@ def home(request):
     abilities = [perm.label for perm in Perm if can(user, perm)]
     context = {"abilities": abilities}
     if can(user, Perm.VIEW_DATA):
-        context["work"] = selectors.worklist(timezone.localdate(), timezone.now())
-        context["can_enter"] = can(user, Perm.ENTER_DATA)
+        context["work"] = selectors.work_counts(timezone.localdate(), timezone.now())
     # Queries waiting for this user's role: an answer (site staff) or a review (monitors).
     waiting = (
         QueryState.OPEN
@@ -39,14 +44,79 @@ def home(request):
     return render(request, "dashboards/home.html", context)
 
 
+def _choice(request, name: str, allowed, default: str = "") -> str:
+    value = request.GET.get(name, default)
+    return value if value in allowed else default
+
+
 def participant_list(request):
     require(request, Perm.VIEW_DATA)
     today = timezone.localdate()
-    rows = selectors.participant_rows(today)
+    sort = _choice(request, "sort", selectors.PARTICIPANT_SORTS, "participant")
+    status = _choice(request, "status", StudyStatus.values)
+    state = _choice(request, "state", selectors.NEXT_STATES)
+    participants = selectors.participant_list(today, sort=sort, status=status, state=state)
+    page = Paginator(participants, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "dashboards/participant_list.html",
-        {"rows": rows, "today": today, "can_enter": can(request.user, Perm.ENTER_DATA)},
+        {
+            "rows": selectors.participant_rows(today, list(page.object_list)),
+            "page_obj": page,
+            "today": today,
+            "sort": sort,
+            "status": status,
+            "state": state,
+            "sorts": [
+                ("participant", _("participant")),
+                ("next", _("next due")),
+                ("state", _("state")),
+            ],
+            "statuses": StudyStatus.choices,
+            "states": [(value, ITEM_STATE_LABELS[value]) for value in selectors.NEXT_STATES[:-1]]
+            + [("none", _("nothing more due"))],
+            "can_enter": can(request.user, Perm.ENTER_DATA),
+        },
+    )
+
+
+def worklist(request):
+    """Every item of one list of the home page (overdue, today, this week), one page at a time."""
+    require(request, Perm.VIEW_DATA)
+    today, now = timezone.localdate(), timezone.now()
+    bucket = _choice(request, "bucket", selectors.BUCKETS, "today")
+    kind = _choice(request, "kind", selectors.WORK_KINDS)
+    sort = _choice(request, "sort", ("due", "participant"), "due")
+    schedule_store.refresh(today)
+    reports = [] if kind in ("visit", "dose") else selectors.report_work(now)[bucket]
+    entries = selectors.work_entries(today).filter(bucket=bucket)
+    if kind == "report":
+        entries = entries.none()
+    elif kind:
+        entries = entries.filter(kind=kind)
+    if sort == "participant":
+        entries = entries.order_by("participant__number", "position")
+        reports.sort(key=lambda work: (work.participant_id, work.due))
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dashboards/worklist.html",
+        {
+            "bucket": bucket,
+            "kind": kind,
+            "sort": sort,
+            "buckets": [
+                ("overdue", _("Overdue")),
+                ("today", _("Due today")),
+                ("week", _("Due this week")),
+            ],
+            "kinds": [("visit", _("visits")), ("dose", _("doses")), ("report", _("SAE reports"))],
+            "reports": reports,
+            "items": [selectors.work_item(entry) for entry in page.object_list],
+            "page_obj": page,
+            "today": today,
+            "can_enter": can(request.user, Perm.ENTER_DATA),
+        },
     )
 
 

@@ -7,12 +7,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Q, QuerySet, Value
-from django.db.models.functions import JSONObject
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, JSONObject
 from django.utils.translation import gettext_lazy as _
 
 from crf.schedule import DoseFact, ItemState, Schedule, date_of_study_day, item_state
 from dosing.models import DoseRecord, Given
+from enrollment import schedule_store
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Participant
 from trialportal import protocol
@@ -218,22 +220,44 @@ class TodayRow:
         return 1 <= self.study_day <= protocol.DOSING_DAYS
 
 
-def today_rows(today: dt.date) -> list[TodayRow]:
-    """Every participant on study whose dosing is under way or has missed days: two queries."""
-    participants = [p for p in enrollment_selectors.participants() if p.is_active]
-    doses = doses_by_participant([p.pk for p in participants])
-    rows = []
-    for participant in participants:
-        day = participant.study_day_on(today)
-        compliance = compliance_for(participant, doses.get(participant.pk, {}), today)
-        if not 1 <= day <= protocol.DOSING_DAYS and not compliance.missed:
-            continue
-        rows.append(
-            TodayRow(
-                participant=participant,
-                study_day=day,
-                today_dose=doses.get(participant.pk, {}).get(day),
-                missed=compliance.missed,
-            )
+def today_participants(today: dt.date) -> QuerySet[Participant]:
+    """Every participant on study whose dosing is under way or who has a day missed, with the
+    missed days as `missed_days`, computed in SQL on the stored schedule."""
+    schedule_store.refresh(today)
+    missed = (
+        schedule_store.entries(today)
+        .filter(participant=OuterRef("pk"), kind="dose", state=ItemState.MISSED)
+        .order_by("study_day")
+    )
+    first = today - dt.timedelta(days=protocol.DOSING_DAYS - 1)
+    return (
+        enrollment_selectors.participants()
+        .filter(Q(exit__isnull=True) | Q(exit__retired_at__isnull=False))
+        .annotate(
+            anchor_date=Coalesce("first_dose_date", "planned_first_dose"),
+            missed_days=ArraySubquery(missed.values("study_day")),
         )
-    return rows
+        .filter(Q(anchor_date__range=(first, today)) | Exists(missed))
+        .order_by("number")
+    )
+
+
+def today_rows(today: dt.date, participants: list[Participant]) -> list[TodayRow]:
+    """The rows of one page of dosing today: one query for today's dose records."""
+    days = {p.pk: p.study_day_on(today) for p in participants}
+    doses = {
+        dose.participant_id: dose
+        for dose in DoseRecord.objects.filter(
+            participant_id__in=days, retired_at__isnull=True
+        ).select_related("participant")
+        if dose.study_day == days[dose.participant_id]
+    }
+    return [
+        TodayRow(
+            participant=p,
+            study_day=days[p.pk],
+            today_dose=doses.get(p.pk),
+            missed=list(p.missed_days),
+        )
+        for p in participants
+    ]

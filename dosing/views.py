@@ -3,6 +3,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,14 +28,19 @@ def _participant(request, participant_id: str, perm: Perm):
     return get_object_or_404(enrollment_selectors.participants(), participant_id=participant_id)
 
 
+PAGE_SIZE = 50
+
+
 def today(request):
     require(request, Perm.VIEW_DATA)
     day = timezone.localdate()
+    page = Paginator(selectors.today_participants(day), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "dosing/today.html",
         {
-            "rows": selectors.today_rows(day),
+            "rows": selectors.today_rows(day, list(page.object_list)),
+            "page_obj": page,
             "today": day,
             "can_enter": can(request.user, Perm.ENTER_DATA),
         },

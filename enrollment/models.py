@@ -600,3 +600,83 @@ class ProtocolDeviation(ClinicalRecord):
         return (
             f"{self.participant.participant_id}: {self.get_category_display()} {self.occurred_on}"
         )
+
+
+class ScheduleEntry(models.Model):
+    """One dosing day or visit of a participant's schedule, dated by crf.schedule.build_schedule.
+
+    Derived data, not a clinical record: rebuilt (outcomes.schedule_table) in the transaction of
+    every save that changes a schedule fact, never edited by hand, so it carries no audit trail.
+    The state of an item is not stored: it depends on the day, and schedule_store.state_of()
+    computes it in SQL from these dates exactly as crf.schedule.item_state does in Python.
+    """
+
+    participant = models.ForeignKey(
+        # Derived rows follow their participant (who is never deleted anyway).
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="schedule_entries",
+        verbose_name=_("participant"),
+    )
+    position = models.PositiveSmallIntegerField(_("order in the schedule"))
+    kind = models.CharField(_("kind"), max_length=5)  # "dose" or "visit"
+    code = models.CharField(_("code"), max_length=20)
+    study_day = models.IntegerField(_("study day"))
+    target = models.DateField(_("target"))
+    earliest = models.DateField(_("window opens"))
+    latest = models.DateField(_("window closes"))
+    done_on = models.DateField(_("recorded on"), null=True)
+    complete = models.BooleanField(_("every form recorded"), default=True)
+    expected_until = models.DateField(_("expected until"), null=True)
+
+    class Meta:
+        verbose_name = _("schedule entry")
+        verbose_name_plural = _("schedule entries")
+        ordering = ["participant", "position"]
+        constraints = [
+            # One row per item of a participant's schedule: rebuilds upsert on it.
+            models.UniqueConstraint(fields=["participant", "code"], name="schedule_entry_once"),
+        ]
+        indexes = [
+            # The next item of a participant, in schedule order.
+            models.Index(fields=["participant", "position"], name="schedule_entry_order"),
+            # The worklist's buckets: open windows, windows about to open, windows closed.
+            models.Index(
+                fields=["earliest", "latest"],
+                condition=Q(done_on__isnull=True),
+                name="schedule_entry_pending",
+            ),
+            models.Index(fields=["latest"], name="schedule_entry_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.code} {self.target}"
+
+
+class ScheduleBuild(models.Model):
+    """When a participant's schedule entries were built and for which days they hold.
+
+    Visits counted from the last dose use the planned last day until dosing has ended, then the
+    last dose given (crf.schedule.dosing_end): the entries of a participant on study built before
+    the last planned dosing day stop holding the day after it, and the other way round. Readers
+    rebuild the few stale participants first (schedule_store.refresh).
+    """
+
+    participant = models.OneToOneField(
+        Participant,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="schedule_build",
+        verbose_name=_("participant"),
+    )
+    valid_from = models.DateField(_("holds from"), null=True)  # None: since always
+    valid_until = models.DateField(_("holds before"), null=True)  # None: for ever
+    visits_end = models.DateField(_("no visit expected from"), null=True)  # None: followed
+    built_at = models.DateTimeField(_("built at"))
+
+    class Meta:
+        verbose_name = _("schedule build")
+        verbose_name_plural = _("schedule builds")
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.valid_from} to {self.valid_until}"

@@ -7,3 +7,12 @@ from outcomes.reminders import reminder_scan
 def reminders() -> int:
     """Visit and dose reminders (beat, hourly; idempotent through unique notification keys)."""
     return reminder_scan()
+
+
+@shared_task(name="outcomes.tasks.schedule_refresh")
+def schedule_refresh() -> int:
+    """Rebuild the stored schedules that stop holding today (beat, just after midnight;
+    idempotent: a second run finds nothing stale)."""
+    from outcomes.schedule_table import schedule_refresh as refresh
+
+    return len(refresh())

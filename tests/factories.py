@@ -9,6 +9,7 @@ from django.utils import timezone
 from enrollment import services
 from enrollment.examples import eligible_answers
 from enrollment.models import Consent, Participant, Screening
+from outcomes.schedule_table import schedule_rebuild
 
 
 def screening_answers(**changes) -> dict:
@@ -76,8 +77,9 @@ def make_participant(actor, *, first_dose: dt.date | None = None, **changes) -> 
     return participant
 
 
-def bulk_participants(actor, count: int) -> None:
-    """Insert many participants at once, for query-count tests (bypasses the cap on purpose)."""
+def bulk_participants(actor, count: int, *, start: int = 0) -> None:
+    """Insert many participants at once, for query-count tests (bypasses the cap on purpose);
+    `start` numbers a second batch after a first one."""
     today = timezone.localdate()
     screenings = Screening.objects.bulk_create(
         [
@@ -85,12 +87,12 @@ def bulk_participants(actor, count: int) -> None:
             for _ in range(count)
         ]
     )
-    first_doses = [today - dt.timedelta(days=n % 400) for n in range(count)]
-    Participant.objects.bulk_create(
+    first_doses = [today - dt.timedelta(days=n % 400) for n in range(start, start + count)]
+    participants = Participant.objects.bulk_create(
         [
             Participant(
-                participant_id=f"BULK-{n:05d}",
-                number=10_000 + n,
+                participant_id=f"BULK-{start + n:05d}",
+                number=10_000 + start + n,
                 screening=screening,
                 enrollment_date=first_doses[n] - dt.timedelta(days=1),
                 planned_first_dose=first_doses[n],
@@ -101,6 +103,8 @@ def bulk_participants(actor, count: int) -> None:
             for n, screening in enumerate(screenings)
         ]
     )
+    # Their stored schedules, as the services would have built them.
+    schedule_rebuild(participant_ids=[p.pk for p in participants], today=today)
 
 
 def make_ae(participant, actor, *, term: str = "Cough", grade: int = 1, **fields):

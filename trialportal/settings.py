@@ -340,6 +340,11 @@ CELERY_BEAT_SCHEDULE = {
     "sae-clock-scan": {"task": "safety.tasks.sae_clock_scan", "schedule": 300.0},
     # Visits due soon or past their window, doses not recorded by the afternoon.
     "reminder-scan": {"task": "outcomes.tasks.reminder_scan", "schedule": 3600.0},
+    # Stored schedules of participants whose last planned dosing day has just passed.
+    "schedule-refresh": {
+        "task": "outcomes.tasks.schedule_refresh",
+        "schedule": crontab(hour=0, minute=5),
+    },
     # DSMB reports whose task was lost or whose worker died are queued again.
     "report-sweep": {"task": "reports.tasks.sweep_reports", "schedule": 30.0},
     # Work owed by committed saves that the broker refused or a dead worker dropped is sent again.

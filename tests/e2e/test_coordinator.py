@@ -559,7 +559,8 @@ def casebook_endpoints(journey: Journey, participant: Participant, visit: Visit)
 
 
 def home_worklist(journey: Journey, ae: AdverseEvent) -> None:
-    """The home page now lists the SAE report due within 24 h and the baseline visit missed."""
+    """The home page counts the SAE report due within 24 h and the baseline visit missed, and
+    links each count to the worklist page that lists them."""
     page = journey.page
     journey.click(page.locator("nav a.nav-link[href='/']"), "home-end")
     worklist = page.get_by_test_id("worklist")
@@ -567,13 +568,24 @@ def home_worklist(journey: Journey, ae: AdverseEvent) -> None:
     # The automatic query on the confirmed unusual heart rate waits for an answer.
     expect(page.locator("[data-count=queries]")).to_have_text("1")
     overdue, today = worklist.locator("ul").nth(0), worklist.locator("ul").nth(1)
-    expect(overdue.locator("li .badge")).to_have_text(journey.t("visit"))
-    expect(overdue.locator("li a")).to_have_attribute(
+    expect(overdue.locator("[data-kind-count=visit]")).to_have_text("1")
+    expect(today.locator("[data-kind-count=report]")).to_have_text("1")
+    journey.click(overdue.locator("[data-kind=visit] a"), "worklist-overdue")
+    rows = page.get_by_test_id("work-items").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.locator(".badge")).to_have_text(journey.t("visit"))
+    expect(rows.locator("a").last).to_have_attribute(
         "href", "/participants/MDA5-001/visits/new/?code=baseline"
     )
-    expect(today.locator("li .badge")).to_have_text(journey.t("SAE report"))
-    expect(today.locator("li")).to_contain_text("MDA5-001")
-    expect(today.locator("li a")).to_have_attribute("href", ae.get_absolute_url())
+    journey.click(page.locator("nav a.nav-link[href='/']"), "home-end")
+    journey.click(
+        page.get_by_test_id("worklist").locator("ul").nth(1).locator("[data-kind=report] a"),
+        "worklist-today",
+    )
+    reports = page.get_by_test_id("work-reports").locator("tbody tr")
+    expect(reports.locator(".badge")).to_have_text(journey.t("SAE report"))
+    expect(reports).to_contain_text("MDA5-001")
+    expect(reports.locator("a").last).to_have_attribute("href", ae.get_absolute_url())
 
 
 def reference_text() -> frozenset[str]:
