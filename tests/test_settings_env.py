@@ -123,3 +123,12 @@ def test_the_demo_loader_refuses_to_run_with_debug_off():
     result = run_django(PRODUCTION, "manage.py", "load_demo")
     assert result.returncode != 0
     assert "refuses to run with DEBUG off" in result.stderr
+
+
+@pytest.mark.django_db
+def test_the_portal_s_connections_never_jit_compile_a_query():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)

@@ -111,6 +111,10 @@ def env_database(name: str, default: str) -> dict:
         )
     if not config.get("NAME"):
         raise ImproperlyConfigured(f"{name}={value!r} names no database.")
+    # No JIT compilation: on a page's short queries over large tables PostgreSQL may spend
+    # seconds compiling a plan that runs in milliseconds.
+    options = config.setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c jit=off".strip()
     return config
 
 
