@@ -278,20 +278,31 @@ class _CrLf:
 
     A line feed outside quotes ends a row; inside quotes it is data and stays as it is. A quote
     inside a quoted value is doubled, so the count of quotes so far tells which is which.
+    COPY hands over one row per write: rows are gathered and converted 64 KiB at a time.
     """
+
+    BUFFER = 1 << 16
 
     def __init__(self, raw):
         self.raw = raw
-        self.quoted = False  # inside a quoted value at the end of the last write
+        self.buffer = bytearray()
+        self.quoted = False  # inside a quoted value at the end of what was converted
 
     def write(self, data) -> int:
-        data = bytes(data)
-        parts = data.split(b'"')
+        self.buffer += data
+        if len(self.buffer) >= self.BUFFER:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        parts = bytes(self.buffer).split(b'"')
+        self.buffer.clear()
         for index in range(1 if self.quoted else 0, len(parts), 2):
             parts[index] = parts[index].replace(b"\n", b"\r\n")
         self.quoted = (self.quoted + len(parts) - 1) % 2 == 1
         self.raw.write(b'"'.join(parts))
-        return len(data)
 
 
 def csv_zip_stream(user=None) -> Iterator[bytes]:
@@ -318,6 +329,7 @@ def csv_zip_stream(user=None) -> Iterator[bytes]:
                             "{high:d}", str(int(high))
                         )
                         cursor.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", rows)
+                    rows.flush()
                     yield sink.take()
             yield sink.take()
         with archive.open("data_dictionary.csv", mode="w") as raw:
