@@ -148,10 +148,15 @@ class StudyCompliance:
 
 
 def study_compliance(
-    today: dt.date, participants: list[Participant] | None = None
+    today: dt.date,
+    participants: list[Participant] | None = None,
+    *,
+    compliance: dict[int, Compliance] | None = None,
 ) -> StudyCompliance:
-    """Totals over every participant (or those given)."""
-    values = list(compliance_by_participant(today, participants).values())
+    """Totals over every participant (or those given; or of their compliance, if given)."""
+    if compliance is None:
+        compliance = compliance_by_participant(today, participants)
+    values = list(compliance.values())
     return StudyCompliance(
         participants=sum(1 for c in values if c.due),
         due=sum(c.due for c in values),

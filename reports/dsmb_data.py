@@ -74,9 +74,10 @@ def dsmb_data(cutoff: dt.datetime) -> DsmbData:
     ids = [p.pk for p in participants]
     flow = dashboard_selectors.consort(today, cutoff)
 
-    compliance_map = dosing_selectors.compliance_by_participant(today, participants)
+    doses = dosing_selectors.doses_by_participant(ids)  # read once, for every section
+    compliance_map = dosing_selectors.compliance_by_participant(today, participants, doses=doses)
     compliance = [(p.participant_id, compliance_map[p.pk]) for p in participants]
-    study = dosing_selectors.study_compliance(today, participants)
+    study = dosing_selectors.study_compliance(today, participants, compliance=compliance_map)
 
     events = [
         ae
@@ -97,7 +98,6 @@ def dsmb_data(cutoff: dt.datetime) -> DsmbData:
         by_grade = [sum(1 for g in worst.values() if g == grade) for grade in range(1, 6)]
         ae_rows.append(AeRow(soc, term, len(aes), len(worst), by_grade, len(related)))
 
-    doses = dosing_selectors.doses_by_participant(ids)
     inhalation = []
     all_doses = [d for days in doses.values() for d in days.values() if d.dose_date <= today]
     for name, label, _term in INHALATION_EVENTS:

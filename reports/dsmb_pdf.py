@@ -14,6 +14,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import (
     KeepTogether,
@@ -32,6 +33,8 @@ from trialportal import protocol
 CONFIDENTIAL = gettext_lazy("CONFIDENTIAL - for the Data and Safety Monitoring Board only")
 CJK_FONT = "STSong-Light"  # a CID font of reportlab: no font file to ship
 CJK_TEXT = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+# Text a Paragraph would read differently from a plain string: markup, non-ASCII, runs of spaces.
+_NOT_PLAIN = re.compile(r"[^\x21-\x7e ]|[<>&]|^ | $|  ")
 
 
 def report_fonts(language: str) -> tuple[str, str]:
@@ -175,7 +178,13 @@ class DsmbReport:
         chunks = [body[i : i + self.CHUNK] for i in range(0, len(body), self.CHUNK)] or [[]]
         tables = []
         for chunk in chunks:
-            cells = [[self.cell(cell) for cell in row] for row in header + chunk]
+            if widths:
+                cells = [
+                    [self.cell(cell, width) for cell, width in zip(row, widths, strict=False)]
+                    for row in header + chunk
+                ]
+            else:
+                cells = [[self.cell(cell) for cell in row] for row in header + chunk]
             table = Table(cells, colWidths=widths, repeatRows=header_rows)
             table.setStyle(
                 TableStyle(
@@ -184,15 +193,29 @@ class DsmbReport:
                         ("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#e9ecef")),
                         ("VALIGN", (0, 0), (-1, -1), "TOP"),
                         ("FONTNAME", (0, 0), (-1, -1), self.font),
+                        ("FONTSIZE", (0, 0), (-1, -1), self.small.fontSize),
+                        ("LEADING", (0, 0), (-1, -1), self.small.leading),
                     ]
                 )
             )
             tables.append(table)
         return tables[0] if len(tables) == 1 else tables
 
-    def cell(self, value) -> Paragraph:
-        """A table cell; Chinese typed into a form is set in the CJK font in any report."""
+    CELL_PADDING = 12  # reportlab's default left and right cell padding, together
+
+    def cell(self, value, width: float | None = None) -> Paragraph | str:
+        """A table cell; Chinese typed into a form is set in the CJK font in any report.
+
+        Text that fits its column on one line and holds no markup is set as a plain string:
+        laying out a Paragraph per cell (parse, line breaking, drawing) dominated the time of a
+        long report, and such text looks the same either way."""
         text = str(value)
+        if (
+            width is not None
+            and not _NOT_PLAIN.search(text)
+            and stringWidth(text, self.font, self.small.fontSize) <= width - self.CELL_PADDING
+        ):
+            return text
         if self.font != CJK_FONT and CJK_TEXT.search(text):
             if self.small_cjk is None:
                 font, _bold = report_fonts("zh-hans")

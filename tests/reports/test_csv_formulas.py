@@ -31,6 +31,7 @@ HOSTILE = '=HYPERLINK("http://evil.example","click")'
         ("-3.5", "-3.5"),
         ("+12", "+12"),
         ("-1e-3", "-1e-3"),
+        ("-١٢", "'-١٢"),  # not digits a spreadsheet reads as a number
         (-7, -7),
         (2.5, 2.5),
         ("cough", "cough"),

@@ -186,6 +186,27 @@ def test_a_long_table_is_split_into_chunks_each_with_its_header():
     assert isinstance(report.table([header, ["P001", "Cough"]]), Table)  # a short one stays whole
 
 
+def test_a_cell_that_fits_its_column_is_a_plain_string_and_any_other_a_paragraph():
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph
+
+    from reports.dsmb_pdf import DsmbReport
+
+    report = DsmbReport(None, version=1, requested_by="m")
+    assert report.cell("MDA5-001", 18 * mm) == "MDA5-001"
+    assert report.cell(2, 12 * mm) == "2"
+    for text in (
+        "Pneumonitis with a verbatim term far too long for its column",  # wraps
+        "a < b",  # markup for a Paragraph
+        "咳嗽",  # set in the CJK font
+        "  indented",  # a Paragraph drops the spaces
+    ):
+        assert isinstance(report.cell(text, 18 * mm), Paragraph), text
+    assert isinstance(report.cell("MDA5-001"), Paragraph)  # no width: as before
+    (table,) = [report.table([["ID", "Term"], ["MDA5-001", "Cough"]], widths=[18 * mm, 26 * mm])]
+    assert table._cellvalues == [["ID", "Term"], ["MDA5-001", "Cough"]]
+
+
 def test_lab_shifts_compare_each_result_with_its_range_in_the_unit_entered(coordinator):
     from crf.services import record_create
     from outcomes.models import LabResult
