@@ -193,42 +193,72 @@ def expected(now: dt.datetime) -> dict:
     for p in participants:
         c = compliance_for(p, doses.get(p.pk, {}), today)
         compliance[p.pk] = (c.due, c.given, c.percent)
+    per_participant = {}
+    for p in participants:
+        mine = [ae for ae in events if ae.participant_id == p.pk]
+        per_participant[p.pk] = (
+            len(mine),
+            sum(ae.serious for ae in mine),
+            sum(ae.rel_study_drug in RELATED for ae in mine),
+            max((worst[ae.pk] for ae in mine), default=None),
+        )
+    awaiting = {ae.pk for ae in events if not ae.is_assessed}
     return {
         "worst": worst,
         "by_participant": by_participant,
+        "per_participant": per_participant,
         "totals": totals,
         "in_window": in_window,
         "clocks": clock_states,
-        "awaiting": {ae.pk for ae in events if not ae.is_assessed},
-        "open_saes": {ae.pk for ae in events if ae.serious and ae.ongoing},
-        "susars": {ae.pk for ae in events if ae.susar},
+        "awaiting": awaiting,
+        "counts": (
+            len(events),
+            len(awaiting),
+            sum(1 for ae in events if ae.serious and ae.ongoing),
+            sum(1 for ae in events if ae.susar),
+        ),
         "compliance": compliance,
     }
 
 
 def observed(now: dt.datetime) -> dict:
-    """The same figures, as the dashboard computes them."""
-    from dosing.selectors import compliance_by_participant
+    """The same figures, as the dashboard computes them (in the database)."""
+    from dosing.selectors import Compliance
 
-    data = selectors.dashboard(selectors.Filters(), now=now)
-    compliance = {
-        pk: (c.due, c.given, c.percent)
-        for pk, c in compliance_by_participant(timezone.localdate(now)).items()
-    }
+    filters = selectors.Filters()
+    today = timezone.localdate(now)
+    events = list(selectors.events(filters, now))
+    summary = selectors.summary(selectors.events(filters, now))
+    people = list(selectors.participants(filters, now, today))
+    rows = selectors.participant_rows(people, filters, now)
     clock_states = {
         (row.ae.pk, row.clock.code): (row.clock.due_at, row.clock.reported_at, row.state)
-        for row in data.clock_rows
+        for row in selectors.clock_rows(selectors.clocks(filters, now))
     }
+    # The clock columns of each event say the same as the clock rows.
+    for ae in events:
+        for code in ("initial", "susar"):
+            due, sent, state = (getattr(ae, f"{code}_{part}") for part in ("due", "sent", "state"))
+            if due is None:  # the clock does not run
+                assert state is None and (ae.pk, code) not in clock_states
+            else:
+                assert (due, sent, state) == clock_states[(ae.pk, code)]
+    awaiting = selectors.events(selectors.Filters(assessed=False), now)
     return {
-        "worst": {ae.pk: ae.worst_grade for ae in data.events},
-        "by_participant": {row.participant.pk: row.by_grade for row in data.rows},
-        "totals": data.totals_by_grade,
-        "in_window": data.in_window,
+        "worst": {ae.pk: ae.worst_grade for ae in events},
+        "by_participant": {row.participant.pk: row.by_grade for row in rows},
+        "per_participant": {
+            p.pk: (p.ae_count, p.sae_count, p.related_count, p.worst) for p in people
+        },
+        "totals": summary.totals_by_grade,
+        "in_window": summary.in_window,
         "clocks": clock_states,
-        "awaiting": {ae.pk for ae in data.awaiting_assessment},
-        "open_saes": {ae.pk for ae in data.open_saes},
-        "susars": {ae.pk for ae in data.susars},
-        "compliance": compliance,
+        "awaiting": {ae.pk for ae in awaiting},
+        "counts": (summary.events, summary.awaiting, summary.open_saes, summary.susars),
+        "compliance": {
+            p.pk: (p.dose_due, p.dose_given, Compliance(due=p.dose_due, given=p.dose_given).percent)
+            for p in people
+        },
     }
 
 
