@@ -27,7 +27,7 @@ def sort_header(context, key: str, label: str) -> str:
     link = query_with(context, sort=key if not ascending else f"-{key}", page=None)
     arrow = "▲" if ascending else "▼" if descending else ""
     return format_html(
-        '<a class="link-body-emphasis text-decoration-none" href="{}" data-sort="{}"{}>{}'
+        '<a class="text-decoration-none text-nowrap" href="{}" data-sort="{}"{}>{}'
         '<span aria-hidden="true"> {}</span></a>',
         link,
         key,
