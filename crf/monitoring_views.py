@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models.fields import BLANK_CHOICE_DASH
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,6 +27,7 @@ from crf.views import csv_download
 SCOPES = {"form", "visit", "casebook"}
 # The query list's default: the queries someone still has to act on (open or answered).
 NOT_CLOSED = "not_closed"
+QUERY_PAGE_SIZE = 50
 
 
 class MessageForm(forms.Form):
@@ -276,12 +278,14 @@ def query_list(request):
     if subject:
         queries = queries.filter(subject=subject)
     now = timezone.now()
-    rows = [(q, (now - q.opened_at).days) for q in queries[:500]]
+    page = Paginator(queries, QUERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(q, (now - q.opened_at).days) for q in page]
     return render(
         request,
         "crf/queries.html",
         {
             "rows": rows,
+            "page_obj": page,
             "state": state,
             "subject": subject,
             "states": [(NOT_CLOSED, _("not closed")), *QueryState.choices],

@@ -8,8 +8,22 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, JSONObject
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, JSONObject, Least
 from django.utils.translation import gettext_lazy as _
 
 from crf.schedule import DoseFact, ItemState, Schedule, date_of_study_day, item_state
@@ -118,6 +132,46 @@ def compliance_for(
                 reason = f"{reason}: {dose.not_given_text}"
             result.interruptions.append(Interruption(day, dose.get_given_display(), reason))
     return result
+
+
+class DaysBetween(Func):
+    """`later - earlier` of two dates, in days (PostgreSQL's date subtraction)."""
+
+    arg_joiner = " - "
+    template = "(%(expressions)s)"
+    output_field = IntegerField()
+
+
+def with_compliance(participants: QuerySet[Participant], today: dt.date) -> QuerySet[Participant]:
+    """Add `dose_due` and `dose_given` as compliance_for counts them, in the same query.
+
+    A day with a current record is due; a day without one is due (missed) once it has passed
+    before the participant left: days 1 to min(today, exit) - anchor, clamped to the dosing days.
+    """
+    current = DoseRecord.objects.filter(participant=OuterRef("pk"), retired_at__isnull=True)
+
+    def count(records):
+        return Coalesce(
+            Subquery(
+                records.order_by().values("participant").annotate(n=Count("pk")).values("n"),
+                output_field=IntegerField(),
+            ),
+            0,
+        )
+
+    exit_date = Case(When(exit__retired_at__isnull=True, then=F("exit__exit_date")))
+    until = Least(Value(today, output_field=DateField()), exit_date)  # LEAST skips NULL
+    anchor = Coalesce("first_dose_date", "planned_first_dose")
+    return participants.annotate(
+        dose_days_passed=Greatest(
+            Value(0), Least(Value(protocol.DOSING_DAYS), DaysBetween(until, anchor))
+        ),
+        dose_recorded=count(current),
+        dose_recorded_passed=count(current.filter(study_day__lte=OuterRef("dose_days_passed"))),
+        dose_given=count(current.filter(given__in=(Given.YES, Given.PARTIAL))),
+    ).annotate(
+        dose_due=F("dose_recorded") + F("dose_days_passed") - F("dose_recorded_passed"),
+    )
 
 
 def compliance_by_participant(

@@ -8,7 +8,8 @@ import pghistory
 import pgtrigger
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -271,7 +272,22 @@ class AdverseEvent(ClinicalRecord):
 
     @property
     def worst_grade(self) -> int:
+        if "worst" in self.__dict__:  # read through safety.selectors.with_figures
+            return self.__dict__["worst"]
         return max(grade for _on, grade, _note in self.grade_history())
+
+    @staticmethod
+    def worst_grade_expression() -> Greatest:
+        """worst_grade in SQL: the first report's grade or a worse current follow-up's."""
+        follow_ups = (
+            AeFollowUp.objects.filter(adverse_event=OuterRef("pk"), retired_at__isnull=True)
+            .order_by()
+            .values("adverse_event")
+            .annotate(worst=Max("grade"))
+            .values("worst")
+        )
+        # GREATEST skips NULL: without a follow-up, the first grade.
+        return Greatest("grade", Subquery(follow_ups), output_field=models.IntegerField())
 
     @property
     def current_grade(self) -> int:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,26 +34,61 @@ def _ae(request, pk: int, perm: Perm) -> AdverseEvent:
     return get_object_or_404(selectors.adverse_events(), pk=pk)
 
 
+PAGE_SIZE = 50
+VIEWS = ("events", "participants", "clocks")
+
+
 def dashboard(request):
+    """The investigators' safety dashboard: the figures on top, then one paginated table (the
+    events, the participants by worst grade, or the report clocks), all computed by the database:
+    a fixed number of queries however many participants and events the trial has."""
     require(request, Perm.VIEW_DATA)
     filters = selectors.Filters.from_query(request.GET)
-    data = selectors.dashboard(filters)
+    now = timezone.now()
+    view = request.GET.get("view", "")
+    view = view if view in VIEWS else "events"
+    sort_key = request.GET.get("sort", "")
+    context = {}
+    if view == "events":
+        rows, sort = selectors.sort(
+            selectors.events(filters, now), sort_key, selectors.EVENT_SORTS, "participant"
+        )
+        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    elif view == "participants":
+        rows, sort = selectors.sort(
+            selectors.participants(filters, now, timezone.localdate()),
+            sort_key,
+            selectors.PARTICIPANT_SORTS,
+            "participant",
+        )
+        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        context["rows"] = selectors.participant_rows(list(page), filters, now)
+        context["timeline"] = _timeline_geometry()
+        context["days"] = range(selectors.TIMELINE_FIRST_DAY, selectors.TIMELINE_LAST_DAY + 1)
+    else:
+        rows, sort = selectors.sort(
+            selectors.clocks(filters, now), sort_key, selectors.CLOCK_SORTS, "urgency"
+        )
+        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        context["rows"] = selectors.clock_rows(page)
     return render(
         request,
         "safety/dashboard.html",
         {
-            "data": data,
+            **context,
+            "view": view,
+            "page_obj": page,
+            "sort": sort,
+            "summary": selectors.summary(selectors.events(filters, now)),
             "filters": filters,
             "query": request.GET.urlencode(),
             "grades": range(1, 6),
-            "days": range(selectors.TIMELINE_FIRST_DAY, selectors.TIMELINE_LAST_DAY + 1),
-            "timeline": _timeline_geometry(),
+            "clock_states": selectors.CLOCK_STATES,
             "window_days": protocol.AE_WINDOW_DAYS_AFTER_LAST_DOSE,
             "alerts": StoppingRuleAlert.objects.select_related("acknowledged_by", "participant")[
                 :50
             ],
             "can_assess": can(request.user, Perm.ASSESS_AE),
-            "participant_ids": [row.participant.participant_id for row in data.rows],
         },
     )
 
@@ -74,7 +110,7 @@ def _timeline_geometry() -> dict:
 def export_csv(request):
     """The filtered adverse events as CSV, one row per event, with coded values and labels."""
     require(request, Perm.VIEW_DATA)
-    events = selectors.Filters.from_query(request.GET).apply(list(selectors.adverse_events()))
+    events = selectors.events(selectors.Filters.from_query(request.GET), timezone.now())
 
     header = [
         "USUBJID", "AESPID", "AETERM", "AEDECOD", "AEBODSYS", "AELLTCD", "AESTDTC", "AEENDTC",

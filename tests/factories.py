@@ -191,3 +191,71 @@ def make_exit(participant, actor, *, kind: str = "withdrawn", on: dt.date, **fie
     study_exit = study_exit_save(study_exit=StudyExit(**values), actor=actor)
     participant.refresh_from_db()
     return study_exit
+
+
+def bulk_adverse_events(actor, participants, *, now=None) -> None:
+    """Give each participant a mix of events at once, for query-count tests and benchmarks:
+    a mild cough; every third a serious, related, unexpected grade 3 event (a SUSAR) with a
+    worse follow-up and its initial report sent; and the first eight doses, one partly given."""
+    from dosing.models import DoseRecord
+    from safety.models import AdverseEvent, AeFollowUp, CtcaeTerm, SafetyReport
+
+    now = now or timezone.now()
+    cough, dyspnea = CtcaeTerm.objects.get(term="Cough"), CtcaeTerm.objects.get(term="Dyspnea")
+    by = {"created_by": actor, "updated_by": actor}
+    events = []
+    for n, participant in enumerate(participants):
+        anchor = participant.first_dose_date or participant.planned_first_dose
+        events.append(
+            AdverseEvent(
+                participant=participant, number=1, verbatim_term="cough", term=cough,
+                onset_date=anchor, grade=1, serious=False, action_taken="none",
+                outcome="recovering", awareness_at=now - dt.timedelta(days=n % 30), **by,
+            )
+        )  # fmt: skip
+        if n % 3 == 0:
+            events.append(
+                AdverseEvent(
+                    participant=participant, number=2, verbatim_term="breathless", term=dyspnea,
+                    onset_date=anchor + dt.timedelta(days=2), grade=3, serious=True,
+                    sae_hospitalisation=True, action_taken="interrupted", outcome="recovering",
+                    awareness_at=now - dt.timedelta(hours=n % 72), rel_study_drug="probably",
+                    rel_background="possibly_not", expected=False, assessed_by=actor,
+                    assessed_at=now, **by,
+                )
+            )  # fmt: skip
+    events = AdverseEvent.objects.bulk_create(events, batch_size=2000)
+    serious = [ae for ae in events if ae.serious]
+    AeFollowUp.objects.bulk_create(
+        [
+            AeFollowUp(
+                adverse_event=ae, on_date=ae.onset_date + dt.timedelta(days=1), grade=4, **by
+            )
+            for ae in serious
+        ],
+        batch_size=2000,
+    )
+    SafetyReport.objects.bulk_create(
+        [
+            SafetyReport(
+                adverse_event=ae, kind="initial", sent_at=ae.awareness_at + dt.timedelta(hours=n % 30),
+                sent_to="sponsor", **by,
+            )
+            for n, ae in enumerate(serious)
+            if n % 2 == 0
+        ],
+        batch_size=2000,
+    )  # fmt: skip
+    DoseRecord.objects.bulk_create(
+        [
+            DoseRecord(
+                participant=participant, study_day=day,
+                dose_date=(participant.first_dose_date or participant.planned_first_dose) + dt.timedelta(days=day - 1),
+                given="partial" if day == 4 else "yes",
+                not_given_reason="" if day != 4 else "intolerance", start_time=dt.time(9), **by,
+            )
+            for participant in participants
+            for day in range(1, 9)
+        ],
+        batch_size=5000,
+    )  # fmt: skip

@@ -66,7 +66,8 @@ def test_the_demo_trial_has_dose_records_with_deviations(settings):
 
 def test_the_demo_trial_has_adverse_events_with_an_sae_a_related_event_and_a_death(settings):
     from safety.models import AdverseEvent, StoppingRuleAlert
-    from safety.selectors import Filters, dashboard
+    from safety.selectors import Filters, clock_rows, clocks, summary
+    from safety.selectors import events as current_events
 
     settings.DEBUG = True
     call_command("load_demo", stdout=io.StringIO())
@@ -75,9 +76,10 @@ def test_the_demo_trial_has_adverse_events_with_an_sae_a_related_event_and_a_dea
     assert sum(1 for ae in events if ae.worst_grade <= 3) >= 10
     assert any(ae.related for ae in events)
     assert any(ae.outcome == "fatal" and ae.worst_grade == 5 for ae in events)
-    data = dashboard(Filters())
-    assert {row.state for row in data.clock_rows} == {"met"}  # every SAE report went out in time
-    assert data.awaiting_assessment, "some events await the investigator"
+    now = timezone.now()
+    rows = clock_rows(clocks(Filters(), now))
+    assert {row.state for row in rows} == {"met"}  # every SAE report went out in time
+    assert summary(current_events(Filters(), now)).awaiting, "some events await the investigator"
     death_alert = StoppingRuleAlert.objects.get(rule="death")
     assert death_alert.acknowledged_at is not None
 

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from crf.models import Notification
 from dosing.models import DoseRecord
+from safety import selectors
 from safety.clocks import clocks
 from safety.models import SafetyReport, StoppingRuleAlert
-from safety.selectors import Filters, dashboard
+from safety.selectors import Filters, clock_rows, events, summary
 from safety.services import (
     alert_acknowledge,
     sae_clock_scan,
@@ -321,26 +322,33 @@ def fixture_trial(coordinator, investigator):
 
 def test_the_dashboard_numbers_match_the_fixture_trial(client_for, coordinator, investigator):
     _participants, (_a, b, c, d) = fixture_trial(coordinator, investigator)
-    data = dashboard(Filters())
-    assert len(data.events) == 4
-    assert {ae.pk for ae in data.awaiting_assessment} == {b.pk, d.pk}
-    assert [ae.pk for ae in data.open_saes] == [c.pk]
+    now = timezone.now()
+    data = summary(events(Filters(), now))
+    assert data.events == 4
+    assert {ae.pk for ae in events(Filters(assessed=False), now)} == {b.pk, d.pk}
+    assert data.awaiting == 2
+    assert data.open_saes == 1
     assert data.in_window == 3  # the fever began after day 14 + 30 days
     assert data.totals_by_grade == {1: [2, 1], 2: [1, 0], 3: [1, 0], 4: [0, 0], 5: [0, 0]}
-    assert [row.state for row in data.clock_rows] == ["running"]
+    assert [row.state for row in clock_rows(selectors.clocks(Filters(), now))] == ["running"]
+    assert [row.ae.pk for row in clock_rows(selectors.clocks(Filters(), now))] == [c.pk]
     html = client_for(investigator).get("/safety/").content.decode()
     assert 'data-count="in_window">3<' in html
 
 
 def test_the_dashboard_filters(coordinator, investigator):
     (_p1, p2), (a, b, c, d) = fixture_trial(coordinator, investigator)
-    assert {ae.pk for ae in dashboard(Filters(serious=True)).events} == {c.pk}
-    assert {ae.pk for ae in dashboard(Filters(related=True)).events} == {a.pk}
-    assert {ae.pk for ae in dashboard(Filters(participant=p2.participant_id)).events} == {
-        c.pk,
-        d.pk,
-    }
-    assert {ae.pk for ae in dashboard(Filters(min_grade=2)).events} == {b.pk, c.pk}
+    now = timezone.now()
+
+    def listed(**filters):
+        return {ae.pk for ae in events(Filters(**filters), now)}
+
+    assert listed(serious=True) == {c.pk}
+    assert listed(related=True) == {a.pk}
+    assert listed(participant=p2.participant_id) == {c.pk, d.pk}
+    assert listed(min_grade=2) == {b.pk, c.pk}
+    assert listed(clock="running") == {c.pk}
+    assert listed(clock="overdue") == set()
 
 
 def test_the_csv_download_holds_the_filtered_events_with_cdisc_names(
