@@ -25,6 +25,7 @@ lint: $(STAMP)
 		printf '%s\n' $$blobs $$archives | sort -u; exit 1; fi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m trialportal.local manage makemigrations --check --dry-run
 
 format: $(STAMP)

@@ -161,7 +161,7 @@ def follow_up_crfs(count: int) -> list:
     from enrollment.models import Participant
     from outcomes.models import Visit, VitalSigns
     from tests.factories import complete_visit, make_visit
-    from trialportal import protocol
+    from study import protocol
 
     crfs = list(
         VitalSigns.objects.filter(retired_at__isnull=True, locked_at__isnull=True)

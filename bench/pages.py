@@ -55,7 +55,7 @@ def populate(count: int, user, start: int = 0) -> None:
     from enrollment.models import Participant, Screening
     from outcomes.models import Visit
     from tests.factories import screening_answers
-    from trialportal import protocol
+    from study import protocol
 
     today = timezone.localdate()
     screenings = Screening.objects.bulk_create(

@@ -32,7 +32,7 @@ from outcomes import selectors as outcomes_selectors
 from safety import clocks as safety_clocks
 from safety import selectors as safety_selectors
 from safety.models import RELATED, ReportKind, SafetyReport
-from trialportal import protocol
+from study import protocol
 
 
 @dataclass

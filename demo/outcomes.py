@@ -23,7 +23,7 @@ from outcomes.models import (
     VitalSigns,
 )
 from outcomes.services import lab_results_save, visit_save
-from trialportal import protocol
+from study import protocol
 
 # How each participant's disease evolves: a fraction from 0 (baseline) towards 1 (the best seen)
 # at each visit; negative values are worsening.

@@ -19,7 +19,7 @@ from dosing.services import dose_record
 from enrollment import services
 from enrollment.examples import eligible_answers
 from enrollment.models import Consent, Identity, MedicalHistory, Screening, StudyExit
-from trialportal import protocol
+from study import protocol
 
 
 @dataclass

@@ -17,7 +17,7 @@ from crf.schedule import date_of_study_day
 from dosing import rules
 from dosing.models import INHALATION_EVENTS, DoseRecord, Given
 from enrollment.models import Participant
-from trialportal import protocol
+from study import protocol
 
 R = protocol.RANGES
 VITALS = ("spo2", "hr", "rr", "sbp", "dbp", "o2_device", "o2_flow", "fio2")

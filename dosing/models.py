@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from crf.choices import YES_NO
 from crf.models import CappedTextField, ClinicalRecord, audited
 from enrollment.models import Participant
-from trialportal import protocol
+from study import protocol
 
 
 class Given(models.TextChoices):

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from crf.rules import refuse
 from crf.schedule import date_of_study_day
 from dosing.models import Given, NotGivenReason
-from trialportal import protocol
+from study import protocol
 
 Data = Mapping[str, Any]
 

@@ -31,7 +31,7 @@ from dosing.models import DoseRecord, Given
 from enrollment import schedule_store
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Participant
-from trialportal import protocol
+from study import protocol
 
 
 def doses_by_participant(participant_ids=None) -> dict[int, dict[int, DoseRecord]]:

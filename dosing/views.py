@@ -16,7 +16,7 @@ from dosing import selectors, services
 from dosing.forms import DoseForm
 from dosing.models import DoseRecord
 from enrollment import selectors as enrollment_selectors
-from trialportal import protocol
+from study import protocol
 
 # Carried over from the participant's previous dose so a daily entry types only what changed.
 CARRIED_OVER = ("nebulizer_type", "device_id", "product_lot", "administered_by", "volume_ml")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from enrollment.models import DmClassification, Failure, Mda5Result, PregnancyTest, Screening
-from trialportal import protocol
+from study import protocol
 
 
 def age_in_range(age: int) -> bool:

@@ -26,7 +26,7 @@ from enrollment.models import (
     Sex,
     StudyExit,
 )
-from trialportal import protocol
+from study import protocol
 
 YES_NO_FIELDS = (
     "hrct_progression",

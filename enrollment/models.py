@@ -18,7 +18,7 @@ from crf.choices import YES_NO
 from crf.models import CappedTextField, ClinicalRecord, audited
 from crf.partial_dates import PartialDateField
 from crf.schedule import Schedule, ScheduleFacts, build_schedule, study_day
-from trialportal import protocol
+from study import protocol
 
 
 class Sex(models.TextChoices):

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from crf.rules import refuse
 from enrollment.eligibility import age_in_range
 from enrollment.models import ExitKind, Mda5Result, Mda5Titre, PregnancyTest, Sex, age_on
-from trialportal import protocol
+from study import protocol
 
 Data = Mapping[str, Any]
 

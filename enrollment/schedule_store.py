@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from crf.schedule import ItemState, ScheduleItem
 from enrollment.models import Participant, ScheduleEntry
-from trialportal import protocol
+from study import protocol
 
 # Sent with `participant_ids` and `today` when stored entries do not hold for `today` (or are
 # missing): the schedule builder (outcomes.schedule_table) rebuilds them before the read.

@@ -13,7 +13,7 @@ from crf.rules import check_rules, values_of
 from crf.services import record_create, record_update
 from enrollment import eligibility, medical_history, rules
 from enrollment.models import Consent, MedicalHistory, Participant, Screening, StudyExit
-from trialportal import protocol
+from study import protocol
 
 # Serialises participant-ID allocation: two enrollments at the same moment wait for each other, so
 # numbers are neither duplicated nor skipped (a rolled-back enrollment releases its number).

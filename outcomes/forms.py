@@ -30,7 +30,7 @@ from outcomes.models import (
     VitalSigns,
     fio2_estimate,
 )
-from trialportal import protocol
+from study import protocol
 
 R = protocol.RANGES
 

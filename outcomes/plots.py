@@ -9,7 +9,7 @@ from reportlab.graphics.shapes import Drawing, Line, String
 from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 
-from trialportal import protocol
+from study import protocol
 
 WIDTH, HEIGHT = 320, 170
 PALETTE = (

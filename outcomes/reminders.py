@@ -15,7 +15,7 @@ from crf.notifications import active_users, notify
 from crf.schedule import ItemState
 from enrollment import selectors as enrollment_selectors
 from outcomes import selectors
-from trialportal import protocol
+from study import protocol
 
 DUE_SOON_DAYS = 2
 

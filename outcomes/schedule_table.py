@@ -22,11 +22,12 @@ from django.utils import timezone
 from crf.schedule import ItemState, date_of_study_day
 from dosing import selectors as dosing_selectors
 from dosing.models import DoseRecord
+from enrollment import schedule_store
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Participant, ScheduleBuild, ScheduleEntry, StudyExit
 from outcomes import selectors
 from outcomes.models import UNSCHEDULED, LabResult, Visit, VisitCrf
-from trialportal import protocol
+from study import protocol
 
 ENTRY_FIELDS = (
     "position",
@@ -141,8 +142,6 @@ def schedule_rebuild_all(*, today: dt.date | None = None) -> int:
 
 def schedule_refresh(*, today: dt.date | None = None) -> list[int]:
     """Rebuild the participants whose entries do not hold for `today` (beat, after midnight)."""
-    from enrollment import schedule_store
-
     return schedule_store.refresh(today or timezone.localdate())
 
 

@@ -14,7 +14,7 @@ from dosing import selectors as dosing_selectors
 from dosing.models import DoseRecord
 from enrollment.models import Participant
 from outcomes.models import UNSCHEDULED, LabResult, Visit
-from trialportal import protocol
+from study import protocol
 
 CRF_RELATIONS = ("vitals", "oxygenation", "pft", "six_mwt", "hrct", "survival")
 FORM_LABELS = {

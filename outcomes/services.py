@@ -20,7 +20,7 @@ from crf.services import (
 from enrollment.models import DeviationCategory, DeviationSeverity, Participant, ProtocolDeviation
 from outcomes import selectors
 from outcomes.models import UNSCHEDULED, LabResult, Visit
-from trialportal import protocol
+from study import protocol
 
 
 def _schedule_item(participant: Participant, code: str):

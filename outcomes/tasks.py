@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from outcomes import schedule_table
 from outcomes.reminders import reminder_scan
 
 
@@ -13,6 +14,4 @@ def reminders() -> int:
 def schedule_refresh() -> int:
     """Rebuild the stored schedules that stop holding today (beat, just after midnight;
     idempotent: a second run finds nothing stale)."""
-    from outcomes.schedule_table import schedule_refresh as refresh
-
-    return len(refresh())
+    return len(schedule_table.schedule_refresh())

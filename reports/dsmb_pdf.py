@@ -28,7 +28,7 @@ from reportlab.platypus import (
 
 from outcomes.plots import series_drawing
 from reports.dsmb_data import KEY_LABS, DsmbData
-from trialportal import protocol
+from study import protocol
 
 CONFIDENTIAL = gettext_lazy("CONFIDENTIAL - for the Data and Safety Monitoring Board only")
 CJK_FONT = "STSong-Light"  # a CID font of reportlab: no font file to ship

@@ -21,7 +21,7 @@ from crf.models import ClinicalRecord
 from crf.partial_dates import PartialDateField
 from crf.selectors import clinical_models, readable_models
 from crf.spreadsheet import SafeWriter, safe_cell
-from trialportal import protocol
+from study import protocol
 
 # CDISC names of the fields that have one (PROTOCOL.md section 8); others export by field name.
 CDISC_NAMES = {

@@ -154,10 +154,8 @@ def report_retry(*, report: Report) -> bool:
     return bool(moved)
 
 
-def report_sweep(*, now: dt.datetime | None = None) -> list[int]:
-    """Re-queue requests whose task was lost and builds whose worker died (lease expired)."""
-    from reports.tasks import build_report
-
+def reports_stuck(*, now: dt.datetime | None = None) -> list[int]:
+    """Requests whose task was lost and builds whose worker died (lease expired)."""
     now = now or timezone.now()
     stuck = list(
         Report.objects.filter(
@@ -168,8 +166,6 @@ def report_sweep(*, now: dt.datetime | None = None) -> list[int]:
             "pk", flat=True
         )
     )
-    for report_id in stuck:
-        build_report.delay(report_id)
     return stuck
 
 

@@ -12,4 +12,7 @@ def build_report(report_id: int) -> bool:
 @shared_task(name="reports.tasks.sweep_reports")
 def sweep_reports() -> int:
     """Re-queue reports whose task was lost or whose worker died (beat, every 30 seconds)."""
-    return len(services.report_sweep())
+    stuck = services.reports_stuck()
+    for report_id in stuck:
+        build_report.delay(report_id)
+    return len(stuck)

@@ -28,7 +28,7 @@ from django.db.models import (
 from django.utils.translation import gettext_lazy as _
 
 from safety.models import RELATED, AdverseEvent, Outcome, ReportKind, SafetyReport
-from trialportal import protocol
+from study import protocol
 
 # How long after awareness each report is due.
 DEADLINES = {

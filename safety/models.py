@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from crf.choices import YES_NO
 from crf.models import CappedTextField, ClinicalRecord, audited, capped
 from enrollment.models import Participant
-from trialportal import protocol
+from safety.messages import render
+from study import protocol
 
 
 class CtcaeTerm(models.Model):
@@ -459,6 +460,4 @@ class StoppingRuleAlert(models.Model):
         """The message in the reader's language (the stored English one for older alerts)."""
         if not self.message_template:
             return self.message
-        from safety.stopping import render
-
         return render(self.message_template, self.message_params)

@@ -35,7 +35,7 @@ from enrollment.models import Participant
 from safety import clocks as clock_rules
 from safety.clocks import Clock
 from safety.models import RELATED, AdverseEvent, AeFollowUp, SafetyReport
-from trialportal import protocol
+from study import protocol
 
 
 def adverse_events() -> QuerySet[AdverseEvent]:

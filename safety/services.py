@@ -23,7 +23,7 @@ from ops.outbox import outbox_enqueue
 from safety import clocks as safety_clocks
 from safety import rules, stopping
 from safety.models import AdverseEvent, AeFollowUp, Outcome, SafetyReport, StoppingRuleAlert
-from trialportal import protocol
+from study import protocol
 
 
 def _check_adverse_event(ae: AdverseEvent, participant: Participant) -> None:

@@ -11,23 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
 
 from dosing.models import DoseRecord
+from safety.messages import render
 from safety.models import RELATED, AdverseEvent, Outcome, Relatedness
-from trialportal import protocol
-
-AE_LABEL = gettext_noop("%(pid)s AE %(number)s (%(term)s, grade %(grade)s)")
-
-
-def render(template: str, params: dict) -> str:
-    """The message of a rule, in the active language: `ae` and `aes` params are AE labels."""
-    values = dict(params)
-    if "ae" in values:
-        values["ae"] = gettext(AE_LABEL) % values["ae"]
-    if "aes" in values:
-        values["aes"] = "; ".join(gettext(AE_LABEL) % label for label in values["aes"])
-    return gettext(template) % values
+from study import protocol
 
 
 @dataclass(frozen=True)

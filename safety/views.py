@@ -25,7 +25,7 @@ from safety.forms import (
     term_choices,
 )
 from safety.models import AdverseEvent, AeFollowUp, CtcaeTerm, SafetyReport, StoppingRuleAlert
-from trialportal import protocol
+from study import protocol
 
 
 def _ae(request, pk: int, perm: Perm) -> AdverseEvent:

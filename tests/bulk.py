@@ -51,7 +51,7 @@ from outcomes.models import (
 )
 from safety.models import AdverseEvent, AeFollowUp, CtcaeTerm, SafetyReport
 from tests.factories import screening_answers
-from trialportal import protocol
+from study import protocol
 
 BATCH = 2000
 # First doses fall within this many days before today (a few participants are still to start).

@@ -141,7 +141,7 @@ def make_visit(participant, actor, code: str, on=None, **fields):
     from crf.schedule import date_of_study_day
     from outcomes.models import Visit
     from outcomes.services import visit_save
-    from trialportal import protocol
+    from study import protocol
 
     if on is None:
         visit_def = next(v for v in protocol.VISITS if v.code == code)
@@ -155,7 +155,7 @@ def make_dose(participant, actor, day: int, **fields):
     """Record the nebulization of one study day (given in full unless told otherwise)."""
     from dosing.models import DoseRecord
     from dosing.services import dose_record
-    from trialportal import protocol
+    from study import protocol
 
     values = {
         "participant": participant,

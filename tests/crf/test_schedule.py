@@ -15,7 +15,7 @@ from crf.schedule import (
     date_of_study_day,
     study_day,
 )
-from trialportal import protocol
+from study import protocol
 
 FIRST = dt.date(2026, 3, 2)
 

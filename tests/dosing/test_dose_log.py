@@ -13,7 +13,7 @@ from dosing.selectors import compliance_for, dose_grid, doses_by_participant
 from enrollment.models import StudyExit
 from enrollment.services import study_exit_save
 from tests.factories import make_participant
-from trialportal import protocol
+from study import protocol
 
 pytestmark = pytest.mark.django_db
 

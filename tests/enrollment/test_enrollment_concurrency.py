@@ -64,7 +64,7 @@ def test_simultaneous_enrollment_of_the_same_screen_enrolls_it_once(coordinator)
 
 
 def test_the_cap_holds_under_simultaneous_enrollments(coordinator, settings):
-    from trialportal import protocol
+    from study import protocol
 
     screenings = []
     for _ in range(3):

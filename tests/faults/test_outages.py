@@ -32,7 +32,7 @@ from safety.models import AdverseEvent, CtcaeTerm
 from tests.conftest import PASSWORD, totp_code, wait_for, worker_idle
 from tests.factories import make_ae, make_participant, make_visit
 from tests.faults.conftest import broker_at, broker_unreachable, redis_unreachable
-from trialportal import protocol
+from study import protocol
 
 pytestmark = pytest.mark.faults
 worker_db = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -38,7 +38,7 @@ from tests.factories import (
     make_visit,
     screening_answers,
 )
-from trialportal import protocol
+from study import protocol
 
 pytestmark = pytest.mark.django_db
 

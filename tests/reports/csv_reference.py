@@ -15,7 +15,7 @@ from django.utils import translation
 
 from crf.spreadsheet import SafeWriter
 from reports.exports import _subject_path, dictionary_rows, exportable_models, form_items
-from trialportal import protocol
+from study import protocol
 
 
 def _value(value) -> str:

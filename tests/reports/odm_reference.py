@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from enrollment.models import Participant, Screening
 from outcomes.models import UNSCHEDULED
 from reports.exports import Item, data_type, exportable_models, form_items, item_range
-from trialportal import protocol
+from study import protocol
 
 ODM_TYPES = {
     "text": "text",

@@ -100,7 +100,7 @@ def test_a_build_interrupted_mid_way_is_recovered_by_the_sweeper_once(trial, mon
     assert services.report_build(report.pk) is False  # the lease still holds: nobody else builds
     with time_machine.travel(start + services.lease() + dt.timedelta(seconds=5), tick=False):
         # The sweeper queues the build again (on the real broker); here the test runs it itself.
-        assert services.report_sweep() == [report.pk]
+        assert services.reports_stuck() == [report.pk]
         assert services.report_build(report.pk) is True
     report.refresh_from_db()
     assert report.state == "ready" and report.attempts == 2

@@ -56,7 +56,7 @@ def test_a_lost_build_shows_retrying_until_a_live_worker_finishes_it(client_for,
         page = client.get("/reports/", HTTP_HX_REQUEST="true").content.decode()
         assert 'data-retrying="2"' in page and "Retrying (attempt 2)" in page
         assert "hx-trigger" in page  # the page keeps following it
-        assert services.report_sweep() == [report.pk]
+        assert services.reports_stuck() == [report.pk]
         assert services.report_build(report.pk) is True
     page = client.get("/reports/", HTTP_HX_REQUEST="true").content.decode()
     assert "Retrying" not in page and "Download PDF" in page

@@ -12,7 +12,7 @@ from crf.models import Notification
 from safety.tasks import sae_alert
 from tests.conftest import wait_for, worker_idle
 from tests.factories import make_ae, make_participant
-from trialportal import protocol
+from study import protocol
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.worker]
 
