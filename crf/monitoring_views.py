@@ -482,7 +482,11 @@ def audit_review(request):
         filters["from"] = selectors.audit_default_from()
     rows = selectors.audit_rows(filters, user=request.user)
     if request.GET.get("format") == "csv":
-        return _audit_csv(request, rows)
+        # The download will show identity changes: who downloaded them is logged now, before
+        # the rows stream (a streamed body is read after the view has returned).
+        if request.method == "GET" and (identifying := rows.identifying_records()):
+            services.identity_views_record(request=request, records=identifying)
+        return _audit_csv(rows)
     page = Paginator(rows, selectors.AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     # Changes of identity records show identifying values: who saw them is logged.
     if request.method == "GET" and (identifying := selectors.identifying_records(page)):
@@ -504,7 +508,7 @@ def audit_review(request):
     )
 
 
-def _audit_csv(request, rows):
+def _audit_csv(rows):
     def lines():
         yield [
             "when",
@@ -520,34 +524,25 @@ def _audit_csv(request, rows):
             "reason",
             "request_id",
         ]
-        chunk = []
         for row in rows:
-            chunk.append(row)
-            if len(chunk) == selectors.AuditEvents.CHUNK:
-                yield from _csv_chunk(request, chunk)
-                chunk = []
-        yield from _csv_chunk(request, chunk)
+            yield from _csv_lines(row)
 
     return csv_download(lines(), f"audit-trail-{timezone.localtime():%Y%m%d-%H%M}.csv")
 
 
-def _csv_chunk(request, rows):
-    # Changes of identity records carry identifying values: who downloaded them is logged.
-    if identifying := selectors.identifying_records(rows):
-        services.identity_views_record(request=request, records=identifying)
-    for row in rows:
-        for change in row.changes or [None]:
-            yield [
-                timezone.localtime(row.at).isoformat(),
-                row.subject,
-                row.form,
-                row.record_id,
-                row.action,
-                change.label if change else "",
-                "" if change is None or change.old is None else change.old,
-                "" if change is None or change.new is None else change.new,
-                row.username or row.task or "",
-                row.role or "",
-                row.reason or "",
-                row.request_id or "",
-            ]
+def _csv_lines(row):
+    for change in row.changes or [None]:
+        yield [
+            timezone.localtime(row.at).isoformat(),
+            row.subject,
+            row.form,
+            row.record_id,
+            row.action,
+            change.label if change else "",
+            "" if change is None or change.old is None else change.old,
+            "" if change is None or change.new is None else change.new,
+            row.username or row.task or "",
+            row.role or "",
+            row.reason or "",
+            row.request_id or "",
+        ]

@@ -170,13 +170,17 @@ class AuditEvents:
 
     CHUNK = 500
 
-    def __init__(self, filters: dict, *, user):
-        self.models = {m._meta.label: m for m in readable_models(user)}
+    def __init__(self, filters: dict, *, user, models: dict | None = None):
+        if models is None:
+            models = {m._meta.label: m for m in readable_models(user)}
+        self.models = models
         labels = [filters["form"]] if filters.get("form") in self.models else list(self.models)
         self.labels = labels
         self.maps = {label: _field_maps(self.models[label]) for label in labels}
         self.tables = {label: self.models[label].pgh_event_model._meta.db_table for label in labels}
         self.filters = filters
+        # The views logged by this very request (a page showing identity values) come after.
+        self.until = timezone.now()
         self.keys_sql, self.keys_params = self._keys()
 
     # --- SQL -----------------------------------------------------------------------------------
@@ -214,8 +218,8 @@ class AuditEvents:
         viewed = [label for label in self.labels if self.models[label].identifying]
         if viewed:
             conditions, values = self._period("a.at")
-            conditions.append("a.record_label = ANY(%s)")
-            values.append(viewed)
+            conditions.append("a.record_label = ANY(%s) AND a.at <= %s")
+            values += [viewed, self.until]
             for name, column in (("participant", "subject"), ("user", "username")):
                 if self.filters.get(name):
                     conditions.append(f"a.{column} = %s")
@@ -254,6 +258,16 @@ class AuditEvents:
             cursor.execute(self._ordered(), self.keys_params)
             while keys := cursor.fetchmany(self.CHUNK):
                 yield from self._rows(keys)
+
+    def identifying_records(self) -> list[tuple[str, str, str]]:
+        """The records whose identifying values the rows show (see identifying_records), read
+        from the identifying forms' events alone."""
+        found = []
+        for label in self.labels:
+            if self.models[label].identifying:
+                events = AuditEvents({**self.filters, "form": label}, user=None, models=self.models)
+                found += identifying_records(list(events))
+        return list(dict.fromkeys(found))
 
     def _rows(self, keys: list[tuple]) -> list[AuditRow]:
         """The rows of these keys, in their order (one query for the events, one for views)."""
