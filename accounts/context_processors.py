@@ -21,6 +21,15 @@ NAVIGATION = [
 
 
 def navigation(request):
+    """The navigation items and the unread count, computed once per request however many
+    templates the request renders."""
+    cached = getattr(request, "_navigation_context", None)
+    if cached is None:
+        cached = request._navigation_context = _navigation(request)
+    return cached
+
+
+def _navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}

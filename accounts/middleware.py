@@ -2,7 +2,10 @@
 require it.
 
 A session ends 12 hours after login however active it is. The idle timeout (30 minutes) is the
-session cookie age renewed on every request (settings).
+session's age (SESSION_COOKIE_AGE), renewed by activity: a request renews it when the last renewal
+is more than SESSION_TOUCH_INTERVAL old, so a busy session is not rewritten on every request and
+an idle one ends between SESSION_COOKIE_AGE - SESSION_TOUCH_INTERVAL and SESSION_COOKIE_AGE after
+its last request.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 SESSION_LOGIN_AT = "trialportal_login_at"
+# When the session's expiry was last renewed (Unix time).
+SESSION_TOUCHED_AT = "trialportal_touched_at"
 
 
 class SessionLimitMiddleware:
@@ -35,6 +40,10 @@ class SessionLimitMiddleware:
                     request, _("Your session reached its 12-hour limit. Please sign in again.")
                 )
                 return redirect(settings.LOGIN_URL)
+            touched = request.session.get(SESSION_TOUCHED_AT, 0)
+            if now - touched >= settings.SESSION_TOUCH_INTERVAL:
+                # A change makes the session middleware save the session with a new expiry.
+                request.session[SESSION_TOUCHED_AT] = now
         return self.get_response(request)
 
 

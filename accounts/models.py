@@ -39,10 +39,19 @@ class User(AbstractUser):
     @property
     def roles(self) -> list[str]:
         """Return the user's study roles, in the order of Role."""
-        if not hasattr(self, "_roles_cache"):
-            names = {group.name for group in self.groups.all()}
-            self._roles_cache = [role.value for role in Role if role.value in names]
-        return self._roles_cache
+        return self.study_grants()[0]
+
+    def study_grants(self) -> tuple[list[str], frozenset[str]]:
+        """The user's study roles and the study permissions they grant: one query, once per
+        user object (the access helper and every role display read it)."""
+        if not hasattr(self, "_grants_cache"):
+            rows = self.groups.values_list(
+                "name", "permissions__codename", "permissions__content_type__app_label"
+            )
+            names = {name for name, _codename, _app in rows}
+            perms = frozenset(code for _name, code, app in rows if code and app == "accounts")
+            self._grants_cache = ([role.value for role in Role if role.value in names], perms)
+        return self._grants_cache
 
     @property
     def role_labels(self) -> list[str]:

@@ -9,7 +9,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from accounts.middleware import SESSION_LOGIN_AT, remember_mfa_check
+from accounts.middleware import SESSION_LOGIN_AT, SESSION_TOUCHED_AT, remember_mfa_check
 
 logger = logging.getLogger("trialportal.auth")
 
@@ -17,7 +17,9 @@ logger = logging.getLogger("trialportal.auth")
 @receiver(user_logged_in, dispatch_uid="accounts.session_login_at")
 def remember_login_time(sender, request, user, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
-        request.session[SESSION_LOGIN_AT] = timezone.now().timestamp()
+        # Signing in saves the session: it starts the idle timeout too.
+        now = timezone.now().timestamp()
+        request.session[SESSION_LOGIN_AT] = request.session[SESSION_TOUCHED_AT] = now
     logger.info("login user=%s", user.pk)
 
 

@@ -160,8 +160,8 @@ def follow_up_crfs(count: int) -> list:
     from crf.schedule import date_of_study_day
     from enrollment.models import Participant
     from outcomes.models import Visit, VitalSigns
-    from tests.factories import complete_visit, make_visit
     from study import protocol
+    from tests.factories import complete_visit, make_visit
 
     crfs = list(
         VitalSigns.objects.filter(retired_at__isnull=True, locked_at__isnull=True)

@@ -54,8 +54,8 @@ def populate(count: int, user, start: int = 0) -> None:
     from dosing.models import DoseRecord
     from enrollment.models import Participant, Screening
     from outcomes.models import Visit
-    from tests.factories import screening_answers
     from study import protocol
+    from tests.factories import screening_answers
 
     today = timezone.localdate()
     screenings = Screening.objects.bulk_create(

@@ -9,7 +9,7 @@ import pghistory
 import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models.functions import Length
@@ -323,6 +323,11 @@ class ClinicalRecord(models.Model):
     # locked as a whole.
     has_casebook = False
 
+    # How a record reaches its participant: the ORM lookup from the record to the Participant
+    # ("visit__participant"), "" for the participant itself, None for a record of no participant.
+    # The one declaration every reader uses: the audit subject here, the casebook, SDV, exports.
+    subject_path: str | None = None
+
     # True when audit_subject is made from the record's own id (a screening number): the id is
     # then taken before the insert, so the creation event is filed under the right subject.
     audit_subject_needs_pk = False
@@ -356,17 +361,32 @@ class ClinicalRecord(models.Model):
     def is_editable(self) -> bool:
         return not self.is_retired and not self.is_locked
 
+    @classmethod
+    def subject_lookup(cls) -> str | None:
+        """The ORM lookup of the participant ID from this model ("visit__participant__...")."""
+        if cls.subject_path is None:
+            return None
+        return f"{cls.subject_path}__participant_id" if cls.subject_path else "participant_id"
+
     @property
     def audit_subject(self) -> str:
-        """The participant (or screening) a record belongs to, for the audit review filter."""
-        participant = getattr(self, "participant", None)
-        if participant is not None:
-            return participant.participant_id
-        for relation in ("visit", "adverse_event", "screening"):
-            parent = getattr(self, relation, None)
-            if parent is not None:
-                return parent.audit_subject
-        return ""
+        """The participant (or screening) a record belongs to, for the audit review filter.
+
+        Follows `subject_path`; where the path breaks off (a screening not yet enrolled), the
+        last record reached names the subject.
+        """
+        if self.subject_path is None:
+            return ""
+        owner = self
+        for relation in filter(None, self.subject_path.split("__")):
+            try:
+                parent = getattr(owner, relation)
+            except ObjectDoesNotExist:
+                parent = None
+            if parent is None:
+                return owner.audit_subject if owner is not self else ""
+            owner = parent
+        return owner.participant_id
 
     def signature_records(self) -> list[ClinicalRecord]:
         """The records a signature of this record covers (itself; a visit adds its CRFs)."""

@@ -30,6 +30,7 @@ from crf.models import (
     Verification,
 )
 from crf.notifications import notify
+from crf.selectors import clinical_models
 from ops.outbox import outbox_enqueue
 
 # --- Data queries ---------------------------------------------------------------------------------
@@ -201,27 +202,15 @@ def records_sha256(records: list[ClinicalRecord]) -> str:
 
 
 def casebook_records(participant) -> list[ClinicalRecord]:
-    """Every current clinical record of a participant, whatever app it lives in."""
+    """Every current clinical record of a participant, whatever app it lives in (one query per
+    model that reaches a participant)."""
     records: list[ClinicalRecord] = [participant]
-    paths = ("participant", "visit__participant", "adverse_event__participant")
-    for model in apps.get_models():
-        if not issubclass(model, ClinicalRecord) or model is type(participant):
+    for model in clinical_models():
+        if not model.subject_path:  # no participant, or the participant itself
             continue
-        names = {f.name for f in model._meta.fields}
-        for path in paths:
-            if path.split("__")[0] in names:
-                records += list(
-                    model.objects.filter(**{path: participant}, retired_at__isnull=True)
-                )
-                break
-        else:
-            if "screening" in names:
-                records += list(
-                    model.objects.filter(
-                        screening=participant.screening_id, retired_at__isnull=True
-                    )
-                )
-    records.append(participant.screening)
+        records += list(
+            model.objects.filter(**{model.subject_path: participant}, retired_at__isnull=True)
+        )
     return records
 
 

@@ -7,10 +7,13 @@ from collections import Counter
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.fields import BLANK_CHOICE_DASH
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -81,10 +84,19 @@ def _record(label: str, pk: int):
 
 
 def _record_page(record) -> tuple[str, str]:
-    """The page showing the record in its context (a visit's CRF: the visit), and its name."""
-    for relation in (None, "visit", "adverse_event", "screening", "participant"):
-        owner = getattr(record, relation, None) if relation else record
-        if owner is not None and hasattr(owner, "get_absolute_url"):
+    """The page showing the record in its context (a visit's CRF: the visit), and its name: the
+    record's own page, else the first record on its way to the participant that has one."""
+    owner = record
+    relations = (record.subject_path or "").split("__")
+    for relation in [None, *filter(None, relations)]:
+        if relation is not None:
+            try:
+                owner = getattr(owner, relation)
+            except ObjectDoesNotExist:
+                owner = None
+            if owner is None:
+                break
+        if hasattr(owner, "get_absolute_url"):
             return owner.get_absolute_url(), str(owner)
     return record.history_url(), str(record)
 
@@ -341,38 +353,55 @@ def query_detail(request, pk: int):
     )
 
 
-def _sdv_records():
-    """(record, participant ID, verification or None) of every current record of a participant
-    that a monitor can see; identifying details, for site staff only, are left out."""
-    from django.apps import apps
+def _sdv_records(model, content_type, subject: str | None = None):
+    """The current records of a model that belong to a participant, annotated with their
+    participant ID (`sdv_subject`) and verified version."""
+    lookup = model.subject_lookup()
+    verification = Verification.objects.filter(content_type=content_type, object_id=OuterRef("pk"))
+    records = (
+        model.objects.filter(retired_at__isnull=True, **{f"{lookup}__isnull": False})
+        .annotate(
+            sdv_subject=F(lookup),
+            sdv_version=Subquery(verification.values("record_version")[:1]),
+        )
+        .order_by()
+    )
+    if subject is not None:
+        records = records.filter(**{lookup: subject})
+    return records, verification
 
-    from crf.models import ClinicalRecord
 
-    verifications = {
-        (v.content_type_id, v.object_id): v
-        for v in Verification.objects.select_related("verified_by")
-    }
-    for model in apps.get_models():
-        if not issubclass(model, ClinicalRecord) or model.view_perm != Perm.VIEW_DATA:
-            continue
-        content_type = ContentType.objects.get_for_model(model)
-        for record in model.objects.filter(retired_at__isnull=True):
-            subject = record.audit_subject
-            if not subject or subject.startswith("SCR-"):
-                continue
-            yield record, subject, verifications.get((content_type.pk, record.pk))
+def _sdv_models() -> dict:
+    """The clinical models a monitor may see whose records belong to a participant, with their
+    content types (one query at most)."""
+    return ContentType.objects.get_for_models(
+        *(
+            model
+            for model in selectors.clinical_models()
+            if model.view_perm == Perm.VIEW_DATA and model.subject_path is not None
+        )
+    )
 
 
 def sdv_progress(request):
-    """Source data verification per participant and study-wide."""
+    """Source data verification per participant and study-wide (one query per form)."""
     require(request, Perm.VIEW_DATA)
     totals: Counter[str] = Counter()
     verified: Counter[str] = Counter()
-    for record, subject, verification in _sdv_records():
-        totals[subject] += 1
-        verified[subject] += monitoring.is_verified(record, verification)
+    for model, content_type in _sdv_models().items():
+        records, _verification = _sdv_records(model, content_type)
+        for row in records.values("sdv_subject").annotate(
+            total=Count("pk"), verified=Count("pk", filter=Q(version=F("sdv_version")))
+        ):
+            totals[row["sdv_subject"]] += row["total"]
+            verified[row["sdv_subject"]] += row["verified"]
     open_queries = Counter(
-        DataQuery.objects.exclude(state=QueryState.CLOSED).values_list("subject", flat=True)
+        dict(
+            DataQuery.objects.exclude(state=QueryState.CLOSED)
+            .values("subject")
+            .annotate(n=Count("pk"))
+            .values_list("subject", "n")
+        )
     )
     rows = sorted((s, verified[s], totals[s], open_queries[s]) for s in totals)
     return render(
@@ -388,34 +417,47 @@ def sdv_progress(request):
 
 
 def sdv_participant(request, subject: str):
-    """Every record of one participant with its verification, open queries and monitoring page."""
+    """Every record of one participant with its verification, open queries and monitoring page
+    (one query per form)."""
     require(request, Perm.VIEW_DATA)
-    open_queries = Counter(
-        DataQuery.objects.filter(subject=subject)
-        .exclude(state=QueryState.CLOSED)
-        .values_list("content_type", "object_id")
-    )
     rows = []
-    for record, record_subject, verification in _sdv_records():
-        if record_subject != subject:
-            continue
-        if monitoring.is_verified(record, verification):
-            state = "verified"
-        else:
-            state = "cleared" if verification else "none"
-        content_type = ContentType.objects.get_for_model(record)
-        rows.append(
-            {
-                "record": record,
-                "form": record._meta.verbose_name,
-                "label": record._meta.label_lower,
-                "state": state,
-                "verification": verification,
-                "open_queries": open_queries[(content_type.pk, record.pk)],
-            }
+    users = {}
+    for model, content_type in _sdv_models().items():
+        records, verification = _sdv_records(model, content_type, subject)
+        open_queries = (
+            DataQuery.objects.filter(content_type=content_type, object_id=OuterRef("pk"))
+            .exclude(state=QueryState.CLOSED)
+            .order_by()
+            .values("object_id")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
+        records = records.annotate(
+            sdv_by=Subquery(verification.values("verified_by")[:1]),
+            sdv_at=Subquery(verification.values("verified_at")[:1]),
+            sdv_queries=Coalesce(Subquery(open_queries), 0),
+        )
+        for record in records:
+            if record.sdv_version is None:
+                state = "none"
+            else:
+                state = "verified" if record.sdv_version == record.version else "cleared"
+            users[record.sdv_by] = None
+            rows.append(
+                {
+                    "record": record,
+                    "form": model._meta.verbose_name,
+                    "label": model._meta.label_lower,
+                    "state": state,
+                    "verification": {"verified_by": record.sdv_by, "verified_at": record.sdv_at},
+                    "open_queries": record.sdv_queries,
+                }
+            )
     if not rows:
         raise Http404
+    verifiers = get_user_model().objects.in_bulk([pk for pk in users if pk is not None])
+    for row in rows:
+        row["verification"]["verified_by"] = verifiers.get(row["verification"]["verified_by"])
     rows.sort(key=lambda row: (str(row["form"]).casefold(), row["record"].pk))
     return render(
         request,
@@ -429,7 +471,8 @@ def sdv_participant(request, subject: str):
 
 
 def audit_review(request):
-    """Every change of clinical data, filterable; CSV for the monitor."""
+    """Every change of clinical data, filtered and paginated in the database (the last 30 days
+    unless told otherwise); the CSV download streams every filtered row."""
     require(request, Perm.VIEW_DATA)
     filters = {
         "participant": request.GET.get("participant", "").strip(),
@@ -438,23 +481,32 @@ def audit_review(request):
         "from": request.GET.get("from", "").strip(),
         "to": request.GET.get("to", "").strip(),
     }
+    if "from" not in request.GET and "to" not in request.GET:
+        filters["from"] = selectors.audit_default_from()
     rows = selectors.audit_rows(filters, user=request.user)
-    as_csv = request.GET.get("format") == "csv"
-    shown = rows if as_csv else rows[:1000]
-    # Changes of identity records show identifying values: who saw them is logged.
-    if request.method == "GET" and (identifying := selectors.identifying_records(shown)):
-        services.identity_views_record(request=request, records=identifying)
-    if as_csv:
+    if request.GET.get("format") == "csv":
+        # The download will show identity changes: who downloaded them is logged now, before
+        # the rows stream (a streamed body is read after the view has returned).
+        if request.method == "GET" and (identifying := rows.identifying_records()):
+            services.identity_views_record(request=request, records=identifying)
         return _audit_csv(rows)
+    page = Paginator(rows, selectors.AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Changes of identity records show identifying values: who saw them is logged.
+    if request.method == "GET" and (identifying := selectors.identifying_records(page)):
+        services.identity_views_record(request=request, records=identifying)
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.update({"from": filters["from"]} if "from" not in query else {})
     return render(
         request,
         "crf/audit.html",
         {
-            "rows": shown,
-            "total": len(rows),
+            "rows": page,
+            "page": page,
+            "total": page.paginator.count,
             "filters": filters,
             "forms": selectors.audit_form_choices(request.user),
-            "query": request.GET.urlencode(),
+            "query": query.urlencode(),
         },
     )
 
@@ -476,20 +528,24 @@ def _audit_csv(rows):
             "request_id",
         ]
         for row in rows:
-            for change in row.changes or [None]:
-                yield [
-                    timezone.localtime(row.at).isoformat(),
-                    row.subject,
-                    row.form,
-                    row.record_id,
-                    row.action,
-                    change.label if change else "",
-                    "" if change is None or change.old is None else change.old,
-                    "" if change is None or change.new is None else change.new,
-                    row.username or row.task or "",
-                    row.role or "",
-                    row.reason or "",
-                    row.request_id or "",
-                ]
+            yield from _csv_lines(row)
 
     return csv_download(lines(), f"audit-trail-{timezone.localtime():%Y%m%d-%H%M}.csv")
+
+
+def _csv_lines(row):
+    for change in row.changes or [None]:
+        yield [
+            timezone.localtime(row.at).isoformat(),
+            row.subject,
+            row.form,
+            row.record_id,
+            row.action,
+            change.label if change else "",
+            "" if change is None or change.old is None else change.old,
+            "" if change is None or change.new is None else change.new,
+            row.username or row.task or "",
+            row.role or "",
+            row.reason or "",
+            row.request_id or "",
+        ]

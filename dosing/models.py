@@ -91,6 +91,8 @@ def _fio2(label):
 class DoseRecord(ClinicalRecord):
     """One nebulization day of one participant."""
 
+    subject_path = "participant"
+
     participant = models.ForeignKey(
         Participant, on_delete=models.PROTECT, related_name="doses", verbose_name=_("participant")
     )

@@ -83,6 +83,8 @@ def age_on(birth: dt.date, on: dt.date) -> int:
 class Screening(ClinicalRecord):
     """One screening of a person; a re-screen is a new record linked to the earlier one."""
 
+    subject_path = "participant"
+
     screening_date = models.DateField(_("screening date"))
     previous_screening = models.ForeignKey(
         "self",
@@ -263,6 +265,8 @@ class Screening(ClinicalRecord):
 class Consent(ClinicalRecord):
     """Written informed consent for one screening (inclusion 4)."""
 
+    subject_path = "screening__participant"
+
     screening = models.OneToOneField(
         Screening, on_delete=models.PROTECT, related_name="consent", verbose_name=_("screening")
     )
@@ -288,6 +292,8 @@ class Consent(ClinicalRecord):
 @audited
 class Identity(ClinicalRecord):
     """Identifying details, if the site keeps them here: visible to site staff only."""
+
+    subject_path = "screening__participant"
 
     view_perm = "enter_data"
     identifying = True
@@ -320,6 +326,8 @@ class StudyStatus(models.TextChoices):
 @audited
 class Participant(ClinicalRecord):
     """An enrolled participant; known everywhere by the participant ID only."""
+
+    subject_path = ""
 
     has_casebook = True
 
@@ -428,6 +436,8 @@ class MedicalHistory(ClinicalRecord):
     A condition that begins on or after the first dose is an adverse event instead.
     """
 
+    subject_path = "participant"
+
     participant = models.ForeignKey(
         Participant,
         on_delete=models.PROTECT,
@@ -505,6 +515,8 @@ class WithdrawalDecider(models.TextChoices):
 class StudyExit(ClinicalRecord):
     """How and when a participant left the study. All their data stays."""
 
+    subject_path = "participant"
+
     participant = models.OneToOneField(
         Participant, on_delete=models.PROTECT, related_name="exit", verbose_name=_("participant")
     )
@@ -557,6 +569,8 @@ class DeviationSeverity(models.TextChoices):
 @audited
 class ProtocolDeviation(ClinicalRecord):
     """A protocol deviation: entered by staff, or recorded automatically (visit out of window)."""
+
+    subject_path = "participant"
 
     participant = models.ForeignKey(
         Participant,

@@ -23,6 +23,8 @@ UNSCHEDULED = "unscheduled"
 class Visit(ClinicalRecord):
     """A visit that took place: a scheduled one (by its protocol code) or an unscheduled one."""
 
+    subject_path = "participant"
+
     participant = models.ForeignKey(
         Participant, on_delete=models.PROTECT, related_name="visits", verbose_name=_("participant")
     )
@@ -90,6 +92,8 @@ class Visit(ClinicalRecord):
 
 class VisitCrf(ClinicalRecord):
     """A CRF completed at one visit."""
+
+    subject_path = "visit__participant"
 
     visit = models.OneToOneField(
         Visit, on_delete=models.PROTECT, related_name="+", verbose_name=_("visit")
@@ -319,6 +323,8 @@ class SixMinuteWalk(VisitCrf):
 class LabResult(ClinicalRecord):
     """One laboratory or serology result of a visit, with its unit and normal range."""
 
+    subject_path = "visit__participant"
+
     visit = models.ForeignKey(
         Visit, on_delete=models.PROTECT, related_name="labs", verbose_name=_("visit")
     )
@@ -545,6 +551,8 @@ class Glucocorticoid(models.TextChoices):
 @audited
 class ConMed(ClinicalRecord):
     """A concomitant medication (a log, not tied to one visit)."""
+
+    subject_path = "participant"
 
     participant = models.ForeignKey(
         Participant, on_delete=models.PROTECT, related_name="conmeds", verbose_name=_("participant")

@@ -118,19 +118,7 @@ def exportable_models(user=None) -> list[type[ClinicalRecord]]:
 def _subject_path(model) -> tuple[str | None, str | None]:
     """The ORM paths to the participant ID and the visit code of a form's records."""
     names = {f.name for f in model._meta.fields}
-    if model._meta.label == "enrollment.Participant":
-        return "participant_id", None
-    if "participant" in names:
-        return "participant__participant_id", None
-    if "visit" in names:
-        return "visit__participant__participant_id", "visit__code"
-    if "adverse_event" in names:
-        return "adverse_event__participant__participant_id", None
-    if "screening" in names:
-        return "screening__participant__participant_id", None
-    if model._meta.label == "enrollment.Screening":
-        return "participant__participant_id", None
-    return None, None
+    return model.subject_lookup(), "visit__code" if "visit" in names else None
 
 
 class _Sink(io.RawIOBase):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
@@ -14,7 +15,7 @@ from crf.forms import DateTimeInput
 from crf.views import csv_lines
 from reports import exports as exporting
 from reports import services
-from reports.models import ExportLog, Report, ReportLanguage, ReportState
+from reports.models import ExportLog, Report, ReportDownload, ReportLanguage, ReportState
 from reports.odm import odm_stream
 
 # The downloads of the exports page, by the name in their URL.
@@ -71,7 +72,10 @@ def report_list(request):
             )
             messages.success(request, _("Report requested; it is being built."))
             return redirect("reports:list")
-    reports = Report.objects.select_related("requested_by").prefetch_related("downloads")[:100]
+    downloads = ReportDownload.objects.select_related("user")
+    reports = Report.objects.select_related("requested_by").prefetch_related(
+        Prefetch("downloads", queryset=downloads)
+    )[:100]
     context = {
         "reports": reports,
         "form": form if can_request else None,

@@ -4,7 +4,14 @@ from safety.services import open_alerts
 
 
 def stopping_alerts(request):
-    """Unacknowledged stopping-rule alerts: a banner on every page (one query)."""
+    """Unacknowledged stopping-rule alerts: a banner on every page (one query per request)."""
+    cached = getattr(request, "_stopping_alerts_context", None)
+    if cached is None:
+        cached = request._stopping_alerts_context = _stopping_alerts(request)
+    return cached
+
+
+def _stopping_alerts(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}

@@ -100,6 +100,8 @@ class AdverseEvent(ClinicalRecord):
     """One adverse event of one participant: the coordinator's report and the investigator's
     assessment. A later change of grade is a follow-up, never an overwrite."""
 
+    subject_path = "participant"
+
     participant = models.ForeignKey(
         Participant,
         on_delete=models.PROTECT,
@@ -303,6 +305,8 @@ class AdverseEvent(ClinicalRecord):
 class AeFollowUp(ClinicalRecord):
     """A dated change of grade of an adverse event, linked to its first report."""
 
+    subject_path = "adverse_event__participant"
+
     adverse_event = models.ForeignKey(
         AdverseEvent,
         on_delete=models.PROTECT,
@@ -336,6 +340,8 @@ class ReportKind(models.TextChoices):
 @audited
 class SafetyReport(ClinicalRecord):
     """A report of a serious event sent to the sponsor, the ethics committee or the regulator."""
+
+    subject_path = "adverse_event__participant"
 
     adverse_event = models.ForeignKey(
         AdverseEvent,

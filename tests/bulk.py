@@ -50,8 +50,8 @@ from outcomes.models import (
     VitalSigns,
 )
 from safety.models import AdverseEvent, AeFollowUp, CtcaeTerm, SafetyReport
-from tests.factories import screening_answers
 from study import protocol
+from tests.factories import screening_answers
 
 BATCH = 2000
 # First doses fall within this many days before today (a few participants are still to start).

@@ -200,10 +200,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0) or None
 
-# Idle timeout: the cookie lives 30 minutes from the last request. The absolute 12-hour limit is
-# enforced by accounts.middleware.SessionLimitMiddleware.
+# Idle timeout: the session lives 30 minutes from its last renewal; activity renews it at most once
+# a minute (SESSION_TOUCH_INTERVAL, seconds), so a request does not rewrite the session row. Both
+# this and the absolute 12-hour limit are enforced by accounts.middleware.SessionLimitMiddleware.
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_TOUCH_INTERVAL = 60
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ABSOLUTE_LIMIT = timedelta(hours=12)
 SESSION_COOKIE_HTTPONLY = True

@@ -128,3 +128,30 @@ def test_signing_out_ends_the_session(coordinator):
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"].startswith(LOGIN)
+
+
+def _session_writes(client, url: str) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if "django_session" in q["sql"] and q["sql"].startswith(("UPDATE", "INSERT"))
+    ]
+
+
+def test_a_busy_session_is_not_rewritten_on_every_request(coordinator):
+    start = timezone.now()
+    client = Client()
+    with time_machine.travel(start, tick=False):
+        sign_in(client, coordinator.username, PASSWORD)
+        client.get("/")
+    for seconds in (5, 20, 40, 55):
+        with time_machine.travel(start + dt.timedelta(seconds=seconds), tick=False):
+            assert _session_writes(client, "/") == [], f"written at {seconds} s"
+    # A minute on, activity renews the idle timeout: one write.
+    with time_machine.travel(start + dt.timedelta(seconds=65), tick=False):
+        assert len(_session_writes(client, "/")) == 1

@@ -12,8 +12,8 @@ from dosing.models import DoseRecord
 from dosing.selectors import compliance_for, dose_grid, doses_by_participant
 from enrollment.models import StudyExit
 from enrollment.services import study_exit_save
-from tests.factories import make_participant
 from study import protocol
+from tests.factories import make_participant
 
 pytestmark = pytest.mark.django_db
 

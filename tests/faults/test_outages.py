@@ -29,10 +29,10 @@ from ops.models import OutboxMessage
 from ops.outbox import outbox_dispatch, outbox_enqueue, outbox_sweep
 from outcomes.models import VitalSigns
 from safety.models import AdverseEvent, CtcaeTerm
+from study import protocol
 from tests.conftest import PASSWORD, totp_code, wait_for, worker_idle
 from tests.factories import make_ae, make_participant, make_visit
 from tests.faults.conftest import broker_at, broker_unreachable, redis_unreachable
-from study import protocol
 
 pytestmark = pytest.mark.faults
 worker_db = pytest.mark.django_db(transaction=True, serialized_rollback=True)

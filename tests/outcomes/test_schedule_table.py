@@ -30,6 +30,7 @@ from outcomes.models import (
     VitalSigns,
 )
 from outcomes.schedule_table import schedule_rebuild
+from study import protocol
 from tests.factories import (
     complete_visit,
     make_dose,
@@ -38,7 +39,6 @@ from tests.factories import (
     make_visit,
     screening_answers,
 )
-from study import protocol
 
 pytestmark = pytest.mark.django_db
 

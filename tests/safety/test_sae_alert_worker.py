@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from crf.models import Notification
 from safety.tasks import sae_alert
+from study import protocol
 from tests.conftest import wait_for, worker_idle
 from tests.factories import make_ae, make_participant
-from study import protocol
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.worker]
 
