@@ -1,10 +1,11 @@
-"""Navigation that shows each role only what it may do."""
+"""Navigation that shows each role only what it may do: the read side knows every app's pages."""
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import can
 from accounts.roles import Perm
+from crf.notifications import unread_count
 
 # (label, url name, permission needed or None for any signed-in user)
 NAVIGATION = [
@@ -41,8 +42,6 @@ def _navigation(request):
         for label, name, perm in NAVIGATION
         if perm is None or can(user, perm)
     ]
-    from crf.notifications import unread_count
-
     return {"nav_items": items, "unread_notifications": unread_count(user)}
 
 
