@@ -147,6 +147,8 @@ class _Filler:
     def _fill(self) -> list[Participant]:
         start = (Participant.objects.aggregate(n=Max("number"))["n"] or 0) + 1
         offsets = [round(n * (SPREAD_DAYS + 3) / max(self.count, 1)) - 3 for n in range(self.count)]
+        if self.count > 1:
+            offsets[1] = min(offsets[1], 5)  # one is mid-dosing at any size: daily pages have rows
         first_doses = [self.today - dt.timedelta(days=offset) for offset in offsets]
         failed = [
             self._screening(
@@ -618,4 +620,7 @@ class _Filler:
         )
 
     def _derived(self, participants: list[Participant]) -> None:
-        """What the services would maintain from these rows (nothing yet)."""
+        """What the services would maintain from these rows: the stored schedules."""
+        from outcomes.schedule_table import schedule_rebuild
+
+        schedule_rebuild(participant_ids=[p.pk for p in participants], today=self.today)
