@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crf import monitoring
 from crf.audit import actor_context, audit_context
 from crf.locking import refuse_under_lock
 from crf.models import AccessLog, ClinicalRecord, RecordStatus
@@ -67,8 +68,6 @@ def _allocate_pk(record: ClinicalRecord) -> None:
 def _after_save(record: ClinicalRecord, *, changed: bool) -> None:
     """Raise queries for confirmed unusual values; tell monitors and signers about a change;
     let derived data follow (crf.signals.record_saved)."""
-    from crf import monitoring
-
     if record.soft_range_fields:
         monitoring.soft_range_queries(record)
     if changed:

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 # The queries of one dashboard page, whatever the size of the trial: the session and user, the
 # banner and inbox, the summary figures, the stopping-rule alerts, the page's count and rows
 # (and, for the participants, their events and doses).
-QUERIES = {"events": 13, "participants": 15, "clocks": 14}
+QUERIES = {"events": 9, "participants": 11, "clocks": 10}
 
 
 def trial(actor, count: int, start: int = 0) -> None:
